@@ -1,0 +1,82 @@
+//! Events that are already on the wire format, for encode-once delivery.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+/// One event already in wire format: cheap to clone and to send to many connections.
+///
+/// Made only by [`Event::encode`](crate::Event::encode), so it always holds exactly one
+/// complete, valid event ending with its blank line. Cloning shares the bytes (a
+/// reference count, no copy). Put it back among events with
+/// `Event::from(encoded)`, or send [`EncodedEvent::into_bytes`] anywhere that takes
+/// `Bytes`.
+///
+/// ```
+/// use ssewire::{EncodedEvent, Event};
+///
+/// let encoded: EncodedEvent = Event::with_data("for everyone").encode();
+/// let for_client_a = encoded.clone(); // same bytes, no copy
+/// assert_eq!(for_client_a.as_bytes(), encoded.as_bytes());
+/// let back: Event = encoded.into();
+/// assert_eq!(back.encode().as_ref(), b"data: for everyone\n\n");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct EncodedEvent(Bytes);
+
+impl EncodedEvent {
+    pub(crate) fn new_unchecked(bytes: Bytes) -> Self {
+        debug_assert!(bytes.ends_with(b"\n"));
+        EncodedEvent(bytes)
+    }
+
+    /// The wire bytes.
+    ///
+    /// ```
+    /// let e = ssewire::Event::with_data("x").encode();
+    /// assert_eq!(&e.as_bytes()[..], b"data: x\n\n");
+    /// ```
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// The wire bytes, without copying.
+    ///
+    /// ```
+    /// let bytes: bytes::Bytes = ssewire::Event::with_data("x").encode().into_bytes();
+    /// assert_eq!(bytes.len(), 10);
+    /// ```
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    /// The number of wire bytes.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::Event::with_data("x").encode().len(), 10);
+    /// ```
+    #[allow(clippy::len_without_is_empty)] // never empty: it ends with a blank line
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl AsRef<[u8]> for EncodedEvent {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<EncodedEvent> for Bytes {
+    fn from(encoded: EncodedEvent) -> Self {
+        encoded.0
+    }
+}
+
+impl fmt::Debug for EncodedEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("EncodedEvent")
+            .field(&String::from_utf8_lossy(&self.0))
+            .finish()
+    }
+}

@@ -1,0 +1,549 @@
+//! The event model: a builder that can only produce valid events.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::encoded::EncodedEvent;
+use crate::error::{EventError, Field};
+use crate::fields::{EventId, EventType};
+use crate::scan::{count_line_breaks, find_line_break};
+use crate::wire::{u128_len, write_u128, SliceSink, Sink};
+
+/// Whether a `data:` line is open for a [`DataWriter`](crate::DataWriter).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum OpenLine {
+    #[default]
+    None,
+    Data,
+    /// A data line is open and the text written so far ended with CR: an LF that
+    /// comes next belongs to the same line break.
+    DataAfterCr,
+}
+
+/// One server-sent event, valid by construction.
+///
+/// Build it with a chain of setters and encode it with [`Event::encode`] (one
+/// `Bytes`, one allocation) or [`Event::encode_to`] (into your own buffer):
+///
+/// ```
+/// use std::time::Duration;
+/// use ssewire::{Event, EventType};
+///
+/// const UPDATE: EventType = EventType::from_static("update");
+///
+/// let event = Event::new()
+///     .event(UPDATE)
+///     .id(7u64)
+///     .retry(Duration::from_secs(3))
+///     .data("first line\nsecond line");
+///
+/// assert_eq!(
+///     event.encode().as_ref(),
+///     b"event: update\nid: 7\nretry: 3000\ndata: first line\ndata: second line\n\n"
+/// );
+/// ```
+///
+/// # What each setter does
+///
+/// | setter | wire | set twice |
+/// |---|---|---|
+/// | [`data`](Event::data), [`try_data`](Event::try_data), [`data_writer`](Event::data_writer) | one `data: ` line per line of text | appends: the client joins the pieces with `\n` |
+/// | [`comment`](Event::comment) | one `: ` line per line of text | appends |
+/// | [`event`](Event::event), [`try_event`](Event::try_event) | `event: ` | the last value wins |
+/// | [`id`](Event::id), [`try_id`](Event::try_id) | `id: ` | the last value wins |
+/// | [`retry`](Event::retry) | `retry: ` (whole milliseconds) | the last value wins |
+///
+/// The wire order is `event`, `id`, `retry`, then comments and data lines in the order
+/// they were added. Data is split at every CRLF, CR and LF, so a client reads CR and
+/// CRLF back as LF. Empty data still writes one `data: ` line (browsers deliver it as
+/// an event with empty data), and an event with no data at all is not delivered to
+/// page listeners by browsers, though its `id` and `retry` still take effect.
+///
+/// Setting `event`, `id` and `retry` before the data lets [`Event::encode`] write the
+/// whole event into the buffer the data was copied into: one allocation per event.
+#[derive(Clone, Default)]
+#[must_use = "an Event does nothing until it is encoded or sent"]
+pub struct Event {
+    event_type: Option<EventType>,
+    id: Option<EventId>,
+    retry: Option<Duration>,
+    /// `data:` and `:` lines, after `headroom` bytes kept free for the header fields.
+    lines: BytesMut,
+    headroom: usize,
+    /// The event this one was made from with `From<EncodedEvent>`, if any.
+    encoded: Bytes,
+    open: OpenLine,
+    has_data: bool,
+}
+
+impl Event {
+    /// An empty event. Same as `Event::default()`.
+    ///
+    /// ```
+    /// // An event without fields is a lone blank line.
+    /// assert_eq!(ssewire::Event::new().encode().as_ref(), b"\n");
+    /// ```
+    pub fn new() -> Self {
+        Event::default()
+    }
+
+    /// Shorthand for `Event::new().data(data)`.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::Event::with_data("hi").encode().as_ref(), b"data: hi\n\n");
+    /// ```
+    pub fn with_data(data: impl AsRef<str>) -> Self {
+        Event::new().data(data)
+    }
+
+    /// Sets the event type (`event:`). The last value set wins.
+    ///
+    /// ```
+    /// use ssewire::{Event, EventType};
+    /// const PING: EventType = EventType::from_static("ping");
+    /// assert_eq!(Event::new().event(PING).encode().as_ref(), b"event: ping\n\n");
+    /// ```
+    pub fn event(mut self, event_type: EventType) -> Self {
+        self.event_type = Some(event_type);
+        self
+    }
+
+    /// Checks `event_type` and sets it (`event:`). A `String` is taken without copying.
+    ///
+    /// # Errors
+    ///
+    /// [`EventError::ForbiddenChar`] with [`Field::Event`] if it contains CR or LF.
+    ///
+    /// ```
+    /// let event = ssewire::Event::new().try_event("joined")?.data("ann");
+    /// assert_eq!(event.encode().as_ref(), b"event: joined\ndata: ann\n\n");
+    /// # Ok::<(), ssewire::EventError>(())
+    /// ```
+    pub fn try_event(self, event_type: impl Into<String>) -> Result<Self, EventError> {
+        Ok(self.event(EventType::new(event_type)?))
+    }
+
+    /// Sets the id (`id:`) from a number or an [`EventId`]. The last value set wins.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::Event::new().id(5u32).data("x").encode().as_ref(), b"id: 5\ndata: x\n\n");
+    /// ```
+    pub fn id(mut self, id: impl Into<EventId>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Checks `id` and sets it (`id:`). A `String` is taken without copying; an empty
+    /// string resets the client's last event id.
+    ///
+    /// # Errors
+    ///
+    /// [`EventError::ForbiddenChar`] with [`Field::Id`] if it contains CR, LF or NUL.
+    ///
+    /// ```
+    /// let event = ssewire::Event::new().try_id("a1")?.data("x");
+    /// assert_eq!(event.encode().as_ref(), b"id: a1\ndata: x\n\n");
+    /// # Ok::<(), ssewire::EventError>(())
+    /// ```
+    pub fn try_id(self, id: impl Into<String>) -> Result<Self, EventError> {
+        Ok(self.id(EventId::new(id)?))
+    }
+
+    /// Sets the client's reconnection delay (`retry:`), written in whole milliseconds
+    /// (sub-millisecond parts are dropped). The last value set wins.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let event = ssewire::Event::new().retry(Duration::from_millis(2500));
+    /// assert_eq!(event.encode().as_ref(), b"retry: 2500\n\n");
+    /// ```
+    pub fn retry(mut self, retry: Duration) -> Self {
+        self.retry = Some(retry);
+        self
+    }
+
+    /// Adds data (`data:`): one `data: ` line per line of `data`, split at CRLF, CR
+    /// and LF. Calling it again adds more lines, which the client joins with `\n`.
+    ///
+    /// ```
+    /// let event = ssewire::Event::new().data("a\r\nb").data("");
+    /// assert_eq!(event.encode().as_ref(), b"data: a\ndata: b\ndata: \n\n");
+    /// ```
+    pub fn data(mut self, data: impl AsRef<str>) -> Self {
+        self.push_data(data.as_ref().as_bytes());
+        self
+    }
+
+    /// Adds data given as bytes (for example a `Bytes` from a network read), after
+    /// checking that it is UTF-8. See [`Event::data`].
+    ///
+    /// # Errors
+    ///
+    /// [`EventError::InvalidUtf8`] with [`Field::Data`] and the offset of the first
+    /// invalid byte; the event is not changed.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// let event = ssewire::Event::new().try_data(Bytes::from_static(b"caf\xc3\xa9"))?;
+    /// assert_eq!(event.encode().as_ref(), "data: café\n\n".as_bytes());
+    ///
+    /// let err = ssewire::Event::new().try_data(b"ok\xff").unwrap_err();
+    /// assert_eq!(err.offset(), 2);
+    /// # Ok::<(), ssewire::EventError>(())
+    /// ```
+    pub fn try_data(mut self, data: impl AsRef<[u8]>) -> Result<Self, EventError> {
+        let data = data.as_ref();
+        std::str::from_utf8(data).map_err(|e| EventError::utf8(Field::Data, e))?;
+        self.push_data(data);
+        Ok(self)
+    }
+
+    /// Adds a comment: one `: ` line per line of `text`. Clients ignore comments; they
+    /// are useful as keep-alives and for debugging.
+    ///
+    /// ```
+    /// let event = ssewire::Event::new().comment("two\nlines");
+    /// assert_eq!(event.encode().as_ref(), b": two\n: lines\n\n");
+    /// ```
+    pub fn comment(mut self, text: impl AsRef<str>) -> Self {
+        self.push_comment(text.as_ref().as_bytes());
+        self
+    }
+
+    /// The event type, if set.
+    ///
+    /// ```
+    /// use ssewire::{Event, EventType};
+    /// let event = Event::new().event(EventType::from_static("a"));
+    /// assert_eq!(event.event_type().map(EventType::as_str), Some("a"));
+    /// ```
+    pub fn event_type(&self) -> Option<&EventType> {
+        self.event_type.as_ref()
+    }
+
+    /// The id, if set.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::Event::new().id(3u8).event_id().and_then(|id| id.as_u64()), Some(3));
+    /// ```
+    pub fn event_id(&self) -> Option<&EventId> {
+        self.id.as_ref()
+    }
+
+    /// The reconnection delay, if set.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let event = ssewire::Event::new().retry(Duration::from_secs(1));
+    /// assert_eq!(event.retry_duration(), Some(Duration::from_secs(1)));
+    /// ```
+    pub fn retry_duration(&self) -> Option<Duration> {
+        self.retry
+    }
+
+    /// Whether data was added (an event without data is not delivered to page
+    /// listeners by browsers).
+    ///
+    /// ```
+    /// assert!(ssewire::Event::with_data("").has_data());
+    /// assert!(!ssewire::Event::new().comment("x").has_data());
+    /// ```
+    pub fn has_data(&self) -> bool {
+        self.has_data
+    }
+
+    /// The exact number of bytes [`Event::encode_to`] writes.
+    ///
+    /// ```
+    /// let event = ssewire::Event::with_data("abc");
+    /// assert_eq!(event.encoded_len(), b"data: abc\n\n".len());
+    /// ```
+    pub fn encoded_len(&self) -> usize {
+        if self.is_plain_encoded() {
+            return self.encoded.len();
+        }
+        self.encoded.len().saturating_sub(1)
+            + self.header_len()
+            + self.body().len()
+            + usize::from(self.open != OpenLine::None)
+            + 1
+    }
+
+    /// Appends the encoded event to `buf`. With a reused buffer this allocates nothing
+    /// once the buffer has grown to fit; it never fails, because an `Event` is valid
+    /// by construction.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// let mut buf = BytesMut::with_capacity(1024);
+    /// ssewire::Event::with_data("one").encode_to(&mut buf);
+    /// ssewire::Event::with_data("two").encode_to(&mut buf);
+    /// assert_eq!(&buf[..], b"data: one\n\ndata: two\n\n");
+    /// ```
+    pub fn encode_to(&self, buf: &mut BytesMut) {
+        if self.is_plain_encoded() {
+            buf.extend_from_slice(&self.encoded);
+            return;
+        }
+        buf.reserve(self.encoded_len());
+        self.write_all(buf);
+    }
+
+    /// Encodes the event into one shareable [`EncodedEvent`].
+    ///
+    /// When `event`, `id` and `retry` were set before the data, this reuses the buffer
+    /// the data was written into, so building and encoding an event costs a single
+    /// allocation; otherwise it allocates once more, for the exact size.
+    ///
+    /// ```
+    /// let bytes = ssewire::Event::with_data("hello").encode().into_bytes();
+    /// assert_eq!(&bytes[..], b"data: hello\n\n");
+    /// ```
+    pub fn encode(mut self) -> EncodedEvent {
+        if self.is_plain_encoded() {
+            return EncodedEvent::new_unchecked(self.encoded);
+        }
+        if self.encoded.is_empty() && self.lines.capacity() > 0 {
+            self.close_open_line();
+            let header_len = self.header_len();
+            if header_len <= self.headroom {
+                let mut lines = std::mem::take(&mut self.lines);
+                lines.extend_from_slice(b"\n");
+                let start = self.headroom - header_len;
+                let mut sink = SliceSink::new(&mut lines[start..self.headroom]);
+                self.write_headers(&mut sink);
+                debug_assert!(sink.is_full());
+                lines.advance(start);
+                return EncodedEvent::new_unchecked(lines.freeze());
+            }
+        }
+        let mut buf = BytesMut::with_capacity(self.encoded_len());
+        self.write_all(&mut buf);
+        EncodedEvent::new_unchecked(buf.freeze())
+    }
+
+    // ---- internals -------------------------------------------------------------
+
+    pub(crate) fn from_encoded(encoded: EncodedEvent) -> Self {
+        Event {
+            encoded: encoded.into_bytes(),
+            ..Event::default()
+        }
+    }
+
+    /// An event made from encoded bytes and not changed since.
+    fn is_plain_encoded(&self) -> bool {
+        !self.encoded.is_empty()
+            && self.event_type.is_none()
+            && self.id.is_none()
+            && self.retry.is_none()
+            && self.body().is_empty()
+            && self.open == OpenLine::None
+    }
+
+    fn body(&self) -> &[u8] {
+        self.lines.get(self.headroom..).unwrap_or_default()
+    }
+
+    fn header_len(&self) -> usize {
+        let mut len = 0;
+        if let Some(t) = &self.event_type {
+            len += b"event: \n".len() + t.encoded_len();
+        }
+        if let Some(id) = &self.id {
+            len += b"id: \n".len() + id.encoded_len();
+        }
+        if let Some(retry) = self.retry {
+            len += b"retry: \n".len() + u128_len(retry.as_millis());
+        }
+        len
+    }
+
+    fn write_headers<S: Sink>(&self, sink: &mut S) {
+        if let Some(t) = &self.event_type {
+            sink.put(b"event: ");
+            sink.put(t.as_str().as_bytes());
+            sink.put(b"\n");
+        }
+        if let Some(id) = &self.id {
+            sink.put(b"id: ");
+            id.write(sink);
+            sink.put(b"\n");
+        }
+        if let Some(retry) = self.retry {
+            sink.put(b"retry: ");
+            write_u128(sink, retry.as_millis());
+            sink.put(b"\n");
+        }
+    }
+
+    /// Writes everything, in wire order, to a buffer with enough room reserved.
+    fn write_all(&self, buf: &mut BytesMut) {
+        if let Some((_blank, lines)) = self.encoded.split_last() {
+            // The encoded event's own lines come first, so fields set on top of it
+            // are later on the wire and win, as they would for any event.
+            buf.extend_from_slice(lines);
+        }
+        self.write_headers(buf);
+        buf.extend_from_slice(self.body());
+        if self.open != OpenLine::None {
+            buf.extend_from_slice(b"\n");
+        }
+        buf.extend_from_slice(b"\n");
+    }
+
+    /// Makes room for `additional` more line bytes plus the final blank line. The
+    /// first allocation keeps `headroom` bytes in front for the header fields known
+    /// now, so that `encode` can write them there instead of copying the lines.
+    fn reserve_lines(&mut self, additional: usize) {
+        if self.lines.capacity() == 0 {
+            self.headroom = if self.encoded.is_empty() {
+                self.header_len()
+            } else {
+                0
+            };
+            let mut lines = BytesMut::with_capacity(self.headroom + additional + 1);
+            lines.resize(self.headroom, 0);
+            self.lines = lines;
+        } else {
+            self.lines.reserve(additional + 1);
+        }
+    }
+
+    pub(crate) fn close_open_line(&mut self) {
+        if self.open != OpenLine::None {
+            self.lines.extend_from_slice(b"\n");
+            self.open = OpenLine::None;
+        }
+    }
+
+    fn push_data(&mut self, data: &[u8]) {
+        self.close_open_line();
+        let breaks = count_line_breaks(data);
+        // Exact unless the data holds CRLF pairs (counted twice): every line break
+        // becomes `\ndata: `, six bytes more than the break itself.
+        self.reserve_lines(data.len() + b"data: \n".len() + breaks * b"data: ".len());
+        self.lines.extend_from_slice(b"data: ");
+        if breaks == 0 {
+            self.lines.extend_from_slice(data);
+        } else {
+            self.write_data_text(data, false);
+        }
+        self.lines.extend_from_slice(b"\n");
+        self.has_data = true;
+    }
+
+    /// Opens a `data:` line for a [`DataWriter`](crate::DataWriter).
+    pub(crate) fn open_data_line(&mut self) {
+        self.close_open_line();
+        // Room for a short line and its end; longer text grows the buffer.
+        self.reserve_lines(64 + 1);
+        self.lines.extend_from_slice(b"data: ");
+        self.open = OpenLine::Data;
+        self.has_data = true;
+    }
+
+    /// Writes text into the open `data:` line of a [`DataWriter`](crate::DataWriter).
+    pub(crate) fn write_open_data(&mut self, text: &[u8]) {
+        let mut text = text;
+        if self.open == OpenLine::DataAfterCr && !text.is_empty() {
+            if let Some(rest) = text.strip_prefix(b"\n") {
+                text = rest;
+            }
+            self.open = OpenLine::Data;
+        }
+        if text.is_empty() {
+            return;
+        }
+        self.lines.reserve(text.len() + 2);
+        let ended_with_cr = self.write_data_text(text, true);
+        self.open = if ended_with_cr {
+            OpenLine::DataAfterCr
+        } else {
+            OpenLine::Data
+        };
+    }
+
+    /// Writes `text` into the open data line, starting a new `data: ` line at every
+    /// line break. Returns whether `text` ended with a CR (which may pair with an LF
+    /// in the next piece when `streaming`).
+    fn write_data_text(&mut self, text: &[u8], streaming: bool) -> bool {
+        let mut rest = text;
+        loop {
+            match find_line_break(rest) {
+                None => {
+                    self.lines.extend_from_slice(rest);
+                    return false;
+                }
+                Some(i) => {
+                    self.lines.extend_from_slice(&rest[..i]);
+                    self.lines.extend_from_slice(b"\ndata: ");
+                    let crlf = rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n');
+                    let ended_with_cr = rest[i] == b'\r' && i + 1 == rest.len();
+                    rest = &rest[i + 1 + usize::from(crlf)..];
+                    if ended_with_cr && streaming {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn push_comment(&mut self, text: &[u8]) {
+        self.close_open_line();
+        let breaks = count_line_breaks(text);
+        self.reserve_lines(text.len() + b": \n".len() + breaks * b": ".len());
+        let mut rest = text;
+        loop {
+            let (line, next) = match find_line_break(rest) {
+                None => (rest, None),
+                Some(i) => {
+                    let crlf = rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n');
+                    (&rest[..i], Some(&rest[i + 1 + usize::from(crlf)..]))
+                }
+            };
+            if line.is_empty() {
+                self.lines.extend_from_slice(b":\n");
+            } else {
+                self.lines.extend_from_slice(b": ");
+                self.lines.extend_from_slice(line);
+                self.lines.extend_from_slice(b"\n");
+            }
+            match next {
+                Some(next) => rest = next,
+                None => break,
+            }
+        }
+    }
+}
+
+impl From<EncodedEvent> for Event {
+    /// Puts an already-encoded event back among events (for a stream of `Event`s).
+    /// Sent as is, it costs no copy; fields set on it afterwards are written after
+    /// its own lines, so they win as usual.
+    fn from(encoded: EncodedEvent) -> Self {
+        Event::from_encoded(encoded)
+    }
+}
+
+impl From<Event> for bytes::Bytes {
+    fn from(event: Event) -> Self {
+        event.encode().into_bytes()
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Event");
+        if !self.encoded.is_empty() {
+            d.field("encoded", &String::from_utf8_lossy(&self.encoded));
+        }
+        d.field("event", &self.event_type)
+            .field("id", &self.id)
+            .field("retry", &self.retry)
+            .field("lines", &String::from_utf8_lossy(self.body()))
+            .finish()
+    }
+}

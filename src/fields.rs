@@ -1,0 +1,398 @@
+//! Validated values for the `event` and `id` fields.
+
+use std::fmt;
+
+use crate::error::{EventError, Field};
+use crate::scan::find_forbidden;
+use crate::wire::{write_i64, write_u64, Sink};
+
+/// Text that is either a `'static` literal or owned.
+#[derive(Clone)]
+enum Text {
+    Static(&'static str),
+    Owned(String),
+}
+
+impl Text {
+    fn as_str(&self) -> &str {
+        match self {
+            Text::Static(s) => s,
+            Text::Owned(s) => s,
+        }
+    }
+}
+
+const fn const_check(s: &'static str, nul: bool) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\n' || b[i] == b'\r' || (nul && b[i] == 0) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+fn check(field: Field, s: &str, nul: bool) -> Result<(), EventError> {
+    match find_forbidden(s.as_bytes(), nul) {
+        Some(i) => Err(EventError::forbidden(field, s.as_bytes()[i], i)),
+        None => Ok(()),
+    }
+}
+
+/// The type of an event (the `event:` field): any text without CR or LF.
+///
+/// Browsers deliver an event to the `addEventListener(type, ...)` listeners of its
+/// type; an event without a type is a `message`.
+///
+/// Names known at compile time are best made once, in a `const`; names that come from
+/// runtime input go through [`EventType::new`], which checks them:
+///
+/// ```
+/// use ssewire::{Event, EventType};
+///
+/// const TICK: EventType = EventType::from_static("tick");
+/// let event = Event::new().event(TICK).data("12:00");
+///
+/// let user_supplied = String::from("user-joined");
+/// let joined = EventType::new(user_supplied)?;
+/// assert_eq!(joined.as_str(), "user-joined");
+/// # Ok::<(), ssewire::EventError>(())
+/// ```
+#[derive(Clone)]
+pub struct EventType(Text);
+
+impl EventType {
+    /// An event type from a string literal, checked at compile time when used in a
+    /// `const`.
+    ///
+    /// # Panics
+    ///
+    /// If `name` contains CR or LF. In a `const` item that is a compile error, which is
+    /// the intended use; for runtime strings use [`EventType::new`].
+    ///
+    /// ```
+    /// const UPDATE: ssewire::EventType = ssewire::EventType::from_static("update");
+    /// assert_eq!(UPDATE.as_str(), "update");
+    /// ```
+    pub const fn from_static(name: &'static str) -> Self {
+        assert!(
+            const_check(name, false),
+            "an SSE event type cannot contain CR or LF"
+        );
+        EventType(Text::Static(name))
+    }
+
+    /// Checks `name` and makes it an event type. A `String` is taken without copying.
+    ///
+    /// # Errors
+    ///
+    /// [`EventError::ForbiddenChar`] with [`Field::Event`] if `name` contains CR or LF.
+    ///
+    /// ```
+    /// use ssewire::EventType;
+    /// assert!(EventType::new("ok").is_ok());
+    /// let err = EventType::new("bad\r").unwrap_err();
+    /// assert_eq!((err.offset(), err.character()), (3, Some('\r')));
+    /// ```
+    pub fn new(name: impl Into<String>) -> Result<Self, EventError> {
+        let name = name.into();
+        check(Field::Event, &name, false)?;
+        Ok(EventType(Text::Owned(name)))
+    }
+
+    /// The type as text.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::EventType::from_static("x").as_str(), "x");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub(crate) fn encoded_len(&self) -> usize {
+        self.as_str().len()
+    }
+}
+
+impl TryFrom<String> for EventType {
+    type Error = EventError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        EventType::new(value)
+    }
+}
+
+impl TryFrom<&str> for EventType {
+    type Error = EventError;
+    fn try_from(value: &str) -> Result<Self, Self::Error> {
+        EventType::new(value)
+    }
+}
+
+impl std::str::FromStr for EventType {
+    type Err = EventError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventType::new(s)
+    }
+}
+
+impl AsRef<str> for EventType {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for EventType {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+impl Eq for EventType {}
+
+impl std::hash::Hash for EventType {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl PartialEq<str> for EventType {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for EventType {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Debug for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for EventType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone)]
+enum IdRepr {
+    Unsigned(u64),
+    Signed(i64),
+    Text(Text),
+}
+
+/// The id of an event (the `id:` field): text without CR, LF or NUL, or a number.
+///
+/// The client remembers the last id it saw and sends it back in the `Last-Event-ID`
+/// header when it reconnects, so a server can resume where the client left off.
+/// Numbers are written in decimal without allocating. The empty id,
+/// [`EventId::empty()`], is meaningful: it tells the client to forget its last id
+/// (an event with no id leaves the client's last id as it was).
+///
+/// ```
+/// use ssewire::{Event, EventId};
+///
+/// let numbered = Event::new().id(42u64).data("x");
+/// let named = Event::new().id(EventId::new("order-7f3a")?).data("x");
+/// let reset = Event::new().id(EventId::empty()).data("x");
+/// assert_eq!(reset.encode().as_ref(), b"id: \ndata: x\n\n");
+/// # Ok::<(), ssewire::EventError>(())
+/// ```
+#[derive(Clone)]
+pub struct EventId(IdRepr);
+
+impl EventId {
+    /// The empty id, which resets the client's last event id.
+    ///
+    /// ```
+    /// assert!(ssewire::EventId::empty().is_empty());
+    /// ```
+    pub const fn empty() -> Self {
+        EventId(IdRepr::Text(Text::Static("")))
+    }
+
+    /// An id from a string literal, checked at compile time when used in a `const`.
+    ///
+    /// # Panics
+    ///
+    /// If `id` contains CR, LF or NUL. In a `const` item that is a compile error,
+    /// which is the intended use; for runtime strings use [`EventId::new`].
+    ///
+    /// ```
+    /// const FIRST: ssewire::EventId = ssewire::EventId::from_static("first");
+    /// assert_eq!(FIRST.to_string(), "first");
+    /// ```
+    pub const fn from_static(id: &'static str) -> Self {
+        assert!(
+            const_check(id, true),
+            "an SSE event id cannot contain CR, LF or NUL"
+        );
+        EventId(IdRepr::Text(Text::Static(id)))
+    }
+
+    /// An id from a number, written in decimal.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::EventId::from_u64(7).to_string(), "7");
+    /// ```
+    pub const fn from_u64(id: u64) -> Self {
+        EventId(IdRepr::Unsigned(id))
+    }
+
+    /// Checks `id` and makes it an event id. A `String` is taken without copying.
+    ///
+    /// # Errors
+    ///
+    /// [`EventError::ForbiddenChar`] with [`Field::Id`] if `id` contains CR, LF or
+    /// NUL (a client would ignore an id with NUL, and CR or LF would end the line).
+    ///
+    /// ```
+    /// use ssewire::EventId;
+    /// assert_eq!(EventId::new("abc")?.to_string(), "abc");
+    /// assert_eq!(EventId::new("a\nb").unwrap_err().offset(), 1);
+    /// # Ok::<(), ssewire::EventError>(())
+    /// ```
+    pub fn new(id: impl Into<String>) -> Result<Self, EventError> {
+        let id = id.into();
+        check(Field::Id, &id, true)?;
+        Ok(EventId(IdRepr::Text(Text::Owned(id))))
+    }
+
+    /// Whether this is the empty id (which resets the client's last event id).
+    ///
+    /// ```
+    /// assert!(!ssewire::EventId::from_u64(0).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        matches!(&self.0, IdRepr::Text(t) if t.as_str().is_empty())
+    }
+
+    /// The id as a number, if it was made from one.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::EventId::from(9u32).as_u64(), Some(9));
+    /// ```
+    pub fn as_u64(&self) -> Option<u64> {
+        match self.0 {
+            IdRepr::Unsigned(n) => Some(n),
+            IdRepr::Signed(n) => u64::try_from(n).ok(),
+            IdRepr::Text(_) => None,
+        }
+    }
+
+    /// The id as text, if it was made from text.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::EventId::from_static("a").as_text(), Some("a"));
+    /// ```
+    pub fn as_text(&self) -> Option<&str> {
+        match &self.0 {
+            IdRepr::Text(t) => Some(t.as_str()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn write<S: Sink>(&self, sink: &mut S) {
+        match &self.0 {
+            IdRepr::Unsigned(n) => write_u64(sink, *n),
+            IdRepr::Signed(n) => write_i64(sink, *n),
+            IdRepr::Text(t) => sink.put(t.as_str().as_bytes()),
+        }
+    }
+
+    pub(crate) fn encoded_len(&self) -> usize {
+        match &self.0 {
+            IdRepr::Unsigned(n) => crate::wire::u64_len(*n),
+            IdRepr::Signed(n) => {
+                crate::wire::u64_len(n.unsigned_abs()) + usize::from(n.is_negative())
+            }
+            IdRepr::Text(t) => t.as_str().len(),
+        }
+    }
+}
+
+macro_rules! id_from_unsigned {
+    ($($t:ty),*) => {$(
+        impl From<$t> for EventId {
+            fn from(id: $t) -> Self {
+                EventId(IdRepr::Unsigned(id as u64))
+            }
+        }
+    )*};
+}
+id_from_unsigned!(u8, u16, u32, u64, usize);
+
+macro_rules! id_from_signed {
+    ($($t:ty),*) => {$(
+        impl From<$t> for EventId {
+            fn from(id: $t) -> Self {
+                EventId(IdRepr::Signed(id as i64))
+            }
+        }
+    )*};
+}
+id_from_signed!(i8, i16, i32, i64, isize);
+
+impl TryFrom<String> for EventId {
+    type Error = EventError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        EventId::new(value)
+    }
+}
+
+impl TryFrom<&str> for EventId {
+    type Error = EventError;
+    fn try_from(value: &str) -> Result<Self, Self::Error> {
+        EventId::new(value)
+    }
+}
+
+impl std::str::FromStr for EventId {
+    type Err = EventError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventId::new(s)
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            IdRepr::Unsigned(n) => fmt::Display::fmt(n, f),
+            IdRepr::Signed(n) => fmt::Display::fmt(n, f),
+            IdRepr::Text(t) => f.write_str(t.as_str()),
+        }
+    }
+}
+
+impl fmt::Debug for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            IdRepr::Text(t) => fmt::Debug::fmt(t.as_str(), f),
+            _ => fmt::Display::fmt(self, f),
+        }
+    }
+}
+
+/// Ids compare by the text a client would see: `EventId::from(7u64)` equals
+/// `EventId::new("7")`.
+impl PartialEq for EventId {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (IdRepr::Text(a), IdRepr::Text(b)) => a.as_str() == b.as_str(),
+            _ => self.to_string() == other.to_string(),
+        }
+    }
+}
+impl Eq for EventId {}
+
+impl std::hash::Hash for EventId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.to_string().hash(state);
+    }
+}
