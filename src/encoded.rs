@@ -44,7 +44,7 @@ impl EncodedEvent {
     ///
     /// ```
     /// let bytes: bytes::Bytes = ssewire::Event::with_data("x").encode().into_bytes();
-    /// assert_eq!(bytes.len(), 10);
+    /// assert_eq!(bytes.len(), 9);
     /// ```
     pub fn into_bytes(self) -> Bytes {
         self.0
@@ -53,7 +53,7 @@ impl EncodedEvent {
     /// The number of wire bytes.
     ///
     /// ```
-    /// assert_eq!(ssewire::Event::with_data("x").encode().len(), 10);
+    /// assert_eq!(ssewire::Event::with_data("x").encode().len(), 9);
     /// ```
     #[allow(clippy::len_without_is_empty)] // never empty: it ends with a blank line
     pub fn len(&self) -> usize {

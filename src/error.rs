@@ -47,7 +47,7 @@ impl fmt::Display for Field {
 /// first offending byte.
 ///
 /// ```
-/// use ssewire::{Event, EventError, Field};
+/// use ssewire::{Event, Field};
 ///
 /// let err = Event::new().try_event("tick\nid: 666").unwrap_err();
 /// assert_eq!(err.field(), Field::Event);

@@ -54,6 +54,7 @@ fn check(field: Field, s: &str, nul: bool) -> Result<(), EventError> {
 ///
 /// const TICK: EventType = EventType::from_static("tick");
 /// let event = Event::new().event(TICK).data("12:00");
+/// assert_eq!(event.encode().as_ref(), b"event: tick\ndata: 12:00\n\n");
 ///
 /// let user_supplied = String::from("user-joined");
 /// let joined = EventType::new(user_supplied)?;
@@ -199,7 +200,9 @@ enum IdRepr {
 /// use ssewire::{Event, EventId};
 ///
 /// let numbered = Event::new().id(42u64).data("x");
+/// assert_eq!(numbered.encode().as_ref(), b"id: 42\ndata: x\n\n");
 /// let named = Event::new().id(EventId::new("order-7f3a")?).data("x");
+/// assert_eq!(named.event_id().map(|id| id.to_string()), Some("order-7f3a".into()));
 /// let reset = Event::new().id(EventId::empty()).data("x");
 /// assert_eq!(reset.encode().as_ref(), b"id: \ndata: x\n\n");
 /// # Ok::<(), ssewire::EventError>(())
