@@ -6,6 +6,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+mod body;
 mod data_writer;
 mod encoded;
 mod error;
@@ -13,11 +14,18 @@ mod event;
 mod fields;
 #[cfg(feature = "json")]
 mod json;
+mod keep_alive;
 mod scan;
+mod timer;
 mod wire;
 
+pub use body::{SseBody, SseItem};
 pub use data_writer::DataWriter;
 pub use encoded::EncodedEvent;
 pub use error::{EventError, Field};
 pub use event::Event;
 pub use fields::{EventId, EventType};
+pub use keep_alive::KeepAlive;
+#[cfg(feature = "tokio")]
+pub use timer::TokioTimer;
+pub use timer::{Sleep, Timer};

@@ -1,0 +1,227 @@
+//! The body adapter as a `Stream`: coalescing, zero-copy pass-through, errors, end,
+//! drop, shutdown and lifetime. Keep-alive timing is in `body_keep_alive.rs`.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{stream, Stream, StreamExt};
+use ssewire::{EncodedEvent, Event, EventType, SseBody};
+use tokio::sync::mpsc;
+
+fn data(text: &str) -> Event {
+    Event::with_data(text)
+}
+
+/// A stream fed by a channel, so a test decides what is ready when.
+fn channel() -> (
+    mpsc::UnboundedSender<Result<Event, &'static str>>,
+    impl Stream<Item = Result<Event, &'static str>>,
+) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    (tx, stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
+
+fn poll_once<S: Stream + Unpin>(s: &mut S) -> Poll<Option<S::Item>> {
+    let waker = futures_util::task::noop_waker();
+    s.poll_next_unpin(&mut Context::from_waker(&waker))
+}
+
+#[tokio::test]
+async fn ready_events_are_coalesced_and_none_is_waited_for() {
+    let (tx, events) = channel();
+    let mut body = Box::pin(SseBody::new(events));
+    tx.send(Ok(data("1"))).unwrap();
+    tx.send(Ok(data("2"))).unwrap();
+    tx.send(Ok(data("3"))).unwrap();
+    assert_eq!(
+        body.next().await.unwrap().unwrap(),
+        "data: 1\n\ndata: 2\n\ndata: 3\n\n"
+    );
+    // Nothing ready: the body is pending, it does not wait to fill a chunk.
+    assert!(poll_once(&mut body).is_pending());
+    tx.send(Ok(data("4"))).unwrap();
+    assert_eq!(body.next().await.unwrap().unwrap(), "data: 4\n\n");
+}
+
+#[tokio::test]
+async fn coalescing_is_bounded_by_max_chunk_size() {
+    let events = stream::iter((0..100).map(|i| data(&format!("{i:03}"))));
+    let chunks: Vec<Bytes> = SseBody::from_events(events)
+        .max_chunk_size(50)
+        .map(|c| c.unwrap())
+        .collect()
+        .await;
+    // Each event is 12 bytes: a chunk closes at the first event that reaches 50 bytes.
+    assert!(chunks.iter().all(|c| c.len() <= 50 + 12), "{chunks:?}");
+    assert!(chunks.iter().any(|c| c.len() >= 48));
+    let all: Vec<u8> = chunks.concat();
+    let expected: String = (0..100).map(|i| format!("data: {i:03}\n\n")).collect();
+    assert_eq!(all, expected.as_bytes());
+}
+
+#[tokio::test]
+async fn an_event_larger_than_the_bound_goes_out_whole() {
+    let big = "x".repeat(1000);
+    let events = stream::iter([data("a"), data(&big), data("b")]);
+    let chunks: Vec<Bytes> = SseBody::from_events(events)
+        .max_chunk_size(100)
+        .map(|c| c.unwrap())
+        .collect()
+        .await;
+    assert_eq!(chunks.concat(), format!("data: a\n\ndata: {big}\n\ndata: b\n\n").as_bytes());
+    assert!(chunks.iter().all(|c| c.starts_with(b"data: ") && c.ends_with(b"\n\n")));
+}
+
+#[tokio::test]
+async fn a_lone_encoded_event_is_sent_without_copying() {
+    let shared: EncodedEvent = data("to everyone").encode();
+    let (tx, mut rx) = mpsc::unbounded_channel::<EncodedEvent>();
+    let mut body = Box::pin(SseBody::new(stream::poll_fn(move |cx| rx.poll_recv(cx))));
+    tx.send(shared.clone()).unwrap();
+    let chunk = body.next().await.unwrap().unwrap();
+    assert_eq!(chunk.as_ptr(), shared.as_bytes().as_ptr(), "bytes were copied");
+    assert_eq!(chunk, shared.as_bytes());
+}
+
+#[tokio::test]
+async fn events_before_an_error_are_sent_then_the_error_ends_the_body() {
+    let events = stream::iter([Ok(data("1")), Ok(data("2")), Err("boom"), Ok(data("never"))]);
+    let mut body = Box::pin(SseBody::new(events));
+    assert_eq!(body.next().await.unwrap().unwrap(), "data: 1\n\ndata: 2\n\n");
+    assert_eq!(body.next().await.unwrap().unwrap_err(), "boom");
+    assert!(body.next().await.is_none());
+    assert!(body.next().await.is_none(), "stays ended");
+    assert!(body.is_ended());
+}
+
+#[tokio::test]
+async fn an_error_alone_ends_the_body_at_once() {
+    let mut body = Box::pin(SseBody::new(stream::iter([Err::<Event, _>("boom")])));
+    assert_eq!(body.next().await.unwrap().unwrap_err(), "boom");
+    assert!(body.next().await.is_none());
+}
+
+#[tokio::test]
+async fn on_error_turns_the_error_into_a_last_event() {
+    const ERROR: EventType = EventType::from_static("error");
+    let events = stream::iter([Ok(data("1")), Err("boom"), Ok(data("never"))]);
+    let body = SseBody::new(events).on_error(|e| Event::new().event(ERROR).data(e));
+    let chunks: Vec<_> = body.collect().await;
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(
+        chunks[0].as_ref().unwrap(),
+        "data: 1\n\nevent: error\ndata: boom\n\n"
+    );
+}
+
+#[tokio::test]
+async fn the_end_of_the_stream_ends_the_body_and_it_stays_ended() {
+    let mut body = Box::pin(SseBody::from_events(stream::iter([data("a")])));
+    assert_eq!(body.next().await.unwrap().unwrap(), "data: a\n\n");
+    assert!(body.next().await.is_none());
+    assert!(body.next().await.is_none());
+    assert_eq!(body.size_hint(), (0, Some(0)));
+}
+
+/// A stream that counts how many of it are alive.
+struct Counted(Arc<AtomicUsize>);
+
+impl Counted {
+    fn new(alive: &Arc<AtomicUsize>) -> Self {
+        alive.fetch_add(1, Ordering::SeqCst);
+        Counted(alive.clone())
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Stream for Counted {
+    type Item = Event;
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Event>> {
+        Poll::Pending
+    }
+}
+
+#[tokio::test]
+async fn dropping_the_body_drops_the_stream_at_once() {
+    let alive = Arc::new(AtomicUsize::new(0));
+    let mut bodies: Vec<_> = (0..100)
+        .map(|_| Box::pin(SseBody::new(Counted::new(&alive)).keep_alive(ssewire::KeepAlive::tokio())))
+        .collect();
+    for body in &mut bodies {
+        assert!(poll_once(body).is_pending());
+    }
+    assert_eq!(alive.load(Ordering::SeqCst), 100);
+    bodies.truncate(40);
+    assert_eq!(alive.load(Ordering::SeqCst), 40);
+    drop(bodies);
+    assert_eq!(alive.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn open_with_goes_first_even_before_ready_events() {
+    let body = SseBody::from_events(stream::iter([data("a")]))
+        .open_with(Event::new().retry(Duration::from_millis(1500)));
+    let chunks: Vec<_> = body.map(|c| c.unwrap()).collect().await;
+    assert_eq!(chunks, ["retry: 1500\n\n", "data: a\n\n"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_sends_the_farewell_and_ends_cleanly() {
+    let (tx, events) = channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut body = Box::pin(
+        SseBody::new(events)
+            .shutdown_on(async move {
+                let _ = stopped.await;
+            })
+            .farewell(Event::new().event(EventType::from_static("bye")).data("")),
+    );
+    tx.send(Ok(data("1"))).unwrap();
+    assert_eq!(body.next().await.unwrap().unwrap(), "data: 1\n\n");
+    stop.send(()).unwrap();
+    tx.send(Ok(data("not sent"))).unwrap();
+    assert_eq!(body.next().await.unwrap().unwrap(), "event: bye\ndata: \n\n");
+    assert!(body.next().await.is_none());
+    assert!(body.next().await.is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn lifetime_ends_the_body_within_the_jitter() {
+    let (tx, events) = channel();
+    let start = tokio::time::Instant::now();
+    let mut body = Box::pin(SseBody::new(events).max_lifetime(
+        ssewire::TokioTimer,
+        Duration::from_secs(60),
+        Duration::from_secs(10),
+    ));
+    tx.send(Ok(data("1"))).unwrap();
+    assert_eq!(body.next().await.unwrap().unwrap(), "data: 1\n\n");
+    assert!(body.next().await.is_none());
+    let lived = start.elapsed();
+    assert!(
+        lived >= Duration::from_secs(60) && lived < Duration::from_secs(70),
+        "{lived:?}"
+    );
+    drop(tx);
+}
+
+#[test]
+fn the_body_is_send_when_its_stream_is() {
+    fn assert_send<T: Send>(_: &T) {}
+    let body = SseBody::new(stream::iter([Ok::<_, std::io::Error>(data("x"))]))
+        .keep_alive(ssewire::KeepAlive::tokio())
+        .shutdown_on(async {});
+    assert_send(&body);
+    let _: &dyn Stream<Item = Result<Bytes, Infallible>> =
+        &SseBody::from_events(stream::iter([data("x")]));
+}
