@@ -6,6 +6,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "axum")]
+mod axum_response;
 mod body;
 mod data_writer;
 mod encoded;
@@ -15,6 +17,8 @@ mod fields;
 #[cfg(feature = "json")]
 mod json;
 mod keep_alive;
+mod last_event_id;
+mod response;
 mod scan;
 mod timer;
 mod wire;
@@ -26,6 +30,13 @@ pub use error::{EventError, Field};
 pub use event::Event;
 pub use fields::{EventId, EventType};
 pub use keep_alive::KeepAlive;
+pub use last_event_id::{
+    last_event_id, last_event_id_with_limit, LastEventIdError, DEFAULT_LAST_EVENT_ID_LIMIT,
+    LAST_EVENT_ID,
+};
+pub use response::{
+    accepts_event_stream, no_content_response, set_sse_headers, sse_response, SSE_HEADERS,
+};
 #[cfg(feature = "tokio")]
 pub use timer::TokioTimer;
 pub use timer::{Sleep, Timer};
