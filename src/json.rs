@@ -5,7 +5,7 @@ use crate::event::Event;
 impl Event {
     /// Serializes `value` as JSON straight into the event's data, with no intermediate
     /// `String`. Line breaks inside the JSON (possible only within a
-    /// [`RawValue`](serde_json::value::RawValue) or a pretty-printer's whitespace)
+    /// `serde_json::value::RawValue` or a pretty-printer's whitespace)
     /// become separate `data:` lines, which a client joins back with `\n`.
     ///
     /// # Errors

@@ -9,7 +9,7 @@ pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// A source of time and sleeps, so the crate works on any async runtime.
 ///
-/// The crate ships [`TokioTimer`](crate::TokioTimer) (feature `tokio`); for another
+/// The crate ships `TokioTimer` (feature `tokio`); for another
 /// runtime, implement the two methods:
 ///
 /// ```
