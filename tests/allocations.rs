@@ -1,0 +1,219 @@
+//! Allocation counts of building and encoding events, measured with a counting global
+//! allocator. This is its own test binary so the allocator counts nothing else, and it
+//! counts per thread, so tests running in parallel do not disturb each other.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use ssewire::{Event, EventType};
+
+struct Counting;
+
+thread_local! {
+    // `const` initialisation and a type without `Drop`: reading it never allocates.
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn bump() {
+    // `try_with`: during thread teardown the slot may be gone; such calls are not ours.
+    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // Growing or shrinking in place or not, a realloc is an allocation call.
+        bump();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Runs `f` and returns its result and the number of allocation calls it made on this
+/// thread. The result is dropped by the caller, outside the count.
+fn count<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let start = ALLOCATIONS.with(Cell::get);
+    let out = std::hint::black_box(f());
+    let end = ALLOCATIONS.with(Cell::get);
+    (out, end - start)
+}
+
+const TICK: EventType = EventType::from_static("tick");
+const DATA_64: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+#[test]
+fn the_counter_sees_allocations() {
+    let (v, n) = count(|| vec![1u8; 10]);
+    assert_eq!(v.len(), 10);
+    assert_eq!(n, 1);
+    let (_, n) = count(|| 1 + 1);
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn building_and_encoding_a_typical_event_allocates_once() {
+    for i in [0u64, 7, 1_000_000, u64::MAX] {
+        let (encoded, n) = count(|| {
+            Event::new()
+                .event(TICK)
+                .id(i)
+                .data(std::hint::black_box(DATA_64))
+                .encode()
+        });
+        assert_eq!(n, 1, "id {i}");
+        assert_eq!(
+            encoded.as_ref(),
+            format!("event: tick\nid: {i}\ndata: {DATA_64}\n\n").as_bytes()
+        );
+    }
+    // With retry too, and with only data.
+    let (encoded, n) = count(|| {
+        Event::new()
+            .event(TICK)
+            .id(1u32)
+            .retry(Duration::from_secs(3))
+            .data(DATA_64)
+            .encode()
+    });
+    assert_eq!(n, 1);
+    assert!(encoded
+        .as_ref()
+        .starts_with(b"event: tick\nid: 1\nretry: 3000\ndata: "));
+    let (_, n) = count(|| Event::with_data(DATA_64).encode());
+    assert_eq!(n, 1);
+    let (_, n) = count(|| Event::with_data("").encode());
+    assert_eq!(n, 1);
+    let (bytes, n) = count(|| bytes::Bytes::from(Event::new().event(TICK).data("x")));
+    assert_eq!(n, 1);
+    assert_eq!(&bytes[..], b"event: tick\ndata: x\n\n");
+}
+
+#[test]
+fn multi_line_data_encodes_with_one_allocation() {
+    let w2: String = (0..16).map(|_| format!("{DATA_64}\n")).collect();
+    let w2 = w2.trim_end_matches('\n');
+    let (encoded, n) = count(|| Event::new().event(TICK).id(42u64).data(w2).encode());
+    assert_eq!(n, 1);
+    assert_eq!(
+        encoded.as_ref().iter().filter(|&&b| b == b'\n').count(),
+        2 + 16 + 1
+    );
+    // LF and lone CR breaks alike.
+    let (_, n) = count(|| Event::new().event(TICK).data("a\rb\nc\r").encode());
+    assert_eq!(n, 1);
+    // Many breaks: the break count (which sizes the buffer exactly) must stay exact
+    // past any internal counter width, including when every byte is a break.
+    for data in [
+        "x\n".repeat(10_000),
+        "\n".repeat(32 * 255 * 2 + 7),
+        "\r".repeat(70_000),
+    ] {
+        let (encoded, n) = count(|| Event::new().event(TICK).data(&data).encode());
+        assert_eq!(n, 1, "{} bytes", data.len());
+        let lines = data.len() + 1 - data.matches("x\n").count();
+        assert_eq!(
+            encoded.len(),
+            "event: tick\n".len() + lines * "data: \n".len() + data.matches('x').count() + 1
+        );
+    }
+    // A 64 KiB line.
+    let big = "x".repeat(64 * 1024);
+    let (_, n) = count(|| Event::new().event(TICK).id(1u8).data(&big).encode());
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn encode_to_a_reused_buffer_allocates_nothing() {
+    let events: Vec<Event> = (0..100u64)
+        .map(|i| {
+            Event::new()
+                .event(TICK)
+                .id(i)
+                .retry(Duration::from_millis(i))
+                .comment("c\nd")
+                .data(format!("{DATA_64}\r\n{DATA_64}"))
+        })
+        .collect();
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    for _round in 0..3 {
+        let (_, n) = count(|| {
+            for event in &events {
+                event.encode_to(&mut buf);
+            }
+        });
+        assert_eq!(n, 0);
+        assert!(buf.ends_with(b"\n\n"));
+        buf.clear();
+    }
+    // Events without data cost nothing at all, built and encoded.
+    let (_, n) = count(|| {
+        Event::new()
+            .event(TICK)
+            .id(5u64)
+            .retry(Duration::from_secs(1))
+            .encode_to(&mut buf)
+    });
+    assert_eq!(n, 0);
+    // Building a data event allocates its one buffer; encode_to adds nothing.
+    buf.clear();
+    let (_, n) = count(|| {
+        Event::new()
+            .event(TICK)
+            .id(9u64)
+            .data(DATA_64)
+            .encode_to(&mut buf)
+    });
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn pre_encoded_events_and_owned_strings_are_not_copied() {
+    let encoded = Event::new().event(TICK).data(DATA_64).encode();
+    // The first clone of a `Bytes` made from a `Vec` allocates its shared reference
+    // count (the `bytes` crate's lazy promotion); later clones only bump it.
+    let (first_clone, n) = count(|| encoded.clone());
+    assert!(n <= 1, "{n}");
+    let (clones, n) = count(|| [encoded.clone(), encoded.clone(), first_clone.clone()]);
+    assert_eq!(n, 0);
+    // Putting an encoded event back among events and sending it costs nothing.
+    let [a, b, c] = clones;
+    let (again, n) = count(|| {
+        [
+            Event::from(a).encode(),
+            Event::from(b).encode(),
+            Event::from(c).encode(),
+        ]
+    });
+    assert_eq!(n, 0);
+    for again in &again {
+        assert_eq!(again.as_bytes().as_ptr(), encoded.as_bytes().as_ptr());
+    }
+
+    let name = String::from("runtime-name");
+    let id = String::from("runtime-id");
+    let (event, n) = count(|| {
+        Event::new()
+            .try_event(name)
+            .and_then(|e| e.try_id(id))
+            .unwrap()
+    });
+    assert_eq!(n, 0, "a String is taken without copying");
+    assert_eq!(event.event_type().unwrap().as_str(), "runtime-name");
+}
