@@ -111,8 +111,12 @@ pin_project! {
     ///   is passed on without a copy, so an [`EncodedEvent`] shared between many
     ///   bodies is sent as the very same bytes.
     /// - **Errors.** An error from the stream is returned after the events before it,
-    ///   and ends the body. With [`on_error`](SseBody::on_error) it becomes a last
-    ///   event instead and the body ends cleanly. Once ended, the body stays ended.
+    ///   and ends the body. Servers answer a body error by aborting the response
+    ///   (hyper resets the HTTP/2 stream, or closes the HTTP/1.1 connection), which can
+    ///   discard the last chunks before they reach the client; the browser then
+    ///   reconnects without them. When those events matter, use
+    ///   [`on_error`](SseBody::on_error): the error becomes a last event and the body
+    ///   ends cleanly. Once ended, the body stays ended.
     /// - **Disconnects.** When the client goes away, the server drops the body, and
     ///   with it the stream, at once.
     /// - **Keep-alive** ([`keep_alive`](SseBody::keep_alive)), **an opening chunk**
