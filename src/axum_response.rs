@@ -10,7 +10,6 @@ use crate::body::{SseBody, SseItem};
 ///
 /// ```
 /// # #[cfg(feature = "axum")] {
-/// use std::convert::Infallible;
 /// use axum::{routing::get, Router};
 /// use futures_util::stream;
 /// use ssewire::{Event, KeepAlive, SseBody};

@@ -93,7 +93,7 @@ pin_project! {
     /// use futures_util::StreamExt;
     /// use ssewire::{Event, SseBody};
     ///
-    /// # futures_util::executor::block_on(async {
+    /// # futures_executor::block_on(async {
     /// let events = futures_util::stream::iter(vec![Event::with_data("a"), Event::with_data("b")]);
     /// let mut body = SseBody::new(events);
     /// // Both events were ready, so they arrive as one chunk.
@@ -231,7 +231,6 @@ where
     /// any [`SseItem`].
     ///
     /// ```
-    /// use std::convert::Infallible;
     /// use ssewire::{Event, SseBody};
     ///
     /// let plain = SseBody::new(futures_util::stream::iter([Event::with_data("x")]));
@@ -289,7 +288,7 @@ where
     /// use futures_util::StreamExt;
     /// use ssewire::{Event, SseBody};
     ///
-    /// # futures_util::executor::block_on(async {
+    /// # futures_executor::block_on(async {
     /// let mut body = SseBody::new(futures_util::stream::pending::<Event>())
     ///     .open_with(Event::new().retry(Duration::from_secs(5)).comment("welcome"));
     /// let first = body.next().await.unwrap().unwrap();
@@ -309,7 +308,7 @@ where
     /// use futures_util::StreamExt;
     /// use ssewire::{Event, SseBody};
     ///
-    /// # futures_util::executor::block_on(async {
+    /// # futures_executor::block_on(async {
     /// let mut body = SseBody::new(futures_util::stream::pending::<Event>())
     ///     .shutdown_on(std::future::ready(()))
     ///     .farewell(Event::new().event(ssewire::EventType::from_static("bye")).data(""));
@@ -365,7 +364,7 @@ where
     /// use futures_util::StreamExt;
     /// use ssewire::{Event, EventType, SseBody};
     ///
-    /// # futures_util::executor::block_on(async {
+    /// # futures_executor::block_on(async {
     /// let events = futures_util::stream::iter([
     ///     Ok(Event::with_data("1")),
     ///     Err("database gone"),

@@ -7,8 +7,9 @@
 //! when it is up to date and gives the exact path of the executable; cargo only sets
 //! `CARGO_BIN_EXE_*` for binaries, not for examples.
 //!
-//! The interop test needs Node.js 20 or newer and the pinned npm packages:
-//! `npm ci --prefix tests/node`. Without them it fails (it never skips).
+//! The interop test needs Node.js 20 or newer and the pinned npm packages of
+//! `tests/node/package-lock.json`; it runs `npm ci --prefix tests/node` itself when they
+//! are missing. Without Node, or when the install fails, it fails (it never skips).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -530,7 +531,30 @@ fn require_node_and_packages() -> PathBuf {
 
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(dir.join("package.json")).unwrap()).unwrap();
-    for (name, pinned) in manifest["dependencies"].as_object().unwrap() {
+    let deps = manifest["dependencies"].as_object().unwrap();
+    let missing = deps.keys().any(|name| {
+        !dir.join("node_modules")
+            .join(name)
+            .join("package.json")
+            .exists()
+    });
+    if missing {
+        // A fresh checkout: install the exact versions of package-lock.json, so that
+        // `cargo test` alone is enough (npm is part of every Node installation).
+        let status = {
+            let _guard = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&dir)
+                .stdin(Stdio::null())
+                .status()
+        };
+        match status {
+            Ok(s) if s.success() => {}
+            other => panic!("`npm ci --prefix tests/node` failed ({other:?}); {install}"),
+        }
+    }
+    for (name, pinned) in deps {
         let installed = dir.join("node_modules").join(name).join("package.json");
         let Ok(text) = std::fs::read(&installed) else {
             panic!("npm package {name} is not installed in tests/node/node_modules; run `npm ci --prefix tests/node`");
