@@ -161,6 +161,8 @@ mod encoded;
 mod error;
 mod event;
 mod fields;
+#[cfg(feature = "broadcast")]
+mod hub;
 #[cfg(feature = "json")]
 mod json;
 mod keep_alive;
@@ -178,6 +180,11 @@ pub use encoded::EncodedEvent;
 pub use error::{EventError, Field};
 pub use event::Event;
 pub use fields::{EventId, EventType};
+#[cfg(feature = "broadcast")]
+#[cfg_attr(docsrs, doc(cfg(feature = "broadcast")))]
+pub use hub::{
+    Hub, HubConfig, HubStats, IdPolicy, LagPolicy, LostReason, Resume, Subscriber, Topic,
+};
 pub use keep_alive::KeepAlive;
 pub use last_event_id::{
     last_event_id, last_event_id_with_limit, LastEventIdError, DEFAULT_LAST_EVENT_ID_LIMIT,
