@@ -19,7 +19,9 @@ struct Stats {
     connections: u32,
 }
 
-async fn events(headers: HeaderMap) -> SseBody<impl Stream<Item = Result<Event, serde_json::Error>>> {
+async fn events(
+    headers: HeaderMap,
+) -> SseBody<impl Stream<Item = Result<Event, serde_json::Error>>> {
     let resume_from = ssewire::last_event_id(&headers)
         .ok()
         .flatten()
@@ -30,10 +32,10 @@ async fn events(headers: HeaderMap) -> SseBody<impl Stream<Item = Result<Event, 
         Some((n, n + 1))
     })
     .map(|n| {
-        Event::new()
-            .event(STATS)
-            .id(n)
-            .json_data(&Stats { uptime_secs: n, connections: 1 })
+        Event::new().event(STATS).id(n).json_data(&Stats {
+            uptime_secs: n,
+            connections: 1,
+        })
     });
     SseBody::new(stats)
         .keep_alive(KeepAlive::tokio())

@@ -21,7 +21,10 @@ const TICK: EventType = EventType::from_static("tick");
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
 
-async fn handle(req: Request<Incoming>, keep_alive: KeepAlive) -> Result<Response<Body>, Infallible> {
+async fn handle(
+    req: Request<Incoming>,
+    keep_alive: KeepAlive,
+) -> Result<Response<Body>, Infallible> {
     if req.method() != Method::GET || req.uri().path() != "/events" {
         let mut res = Response::new(Empty::new().boxed_unsync());
         *res.status_mut() = http::StatusCode::NOT_FOUND;
@@ -36,7 +39,10 @@ async fn handle(req: Request<Incoming>, keep_alive: KeepAlive) -> Result<Respons
         .enumerate()
         .map(move |(i, ())| {
             let n = start + i as u64;
-            Event::new().event(TICK).id(n).data(format!("tick number {n}"))
+            Event::new()
+                .event(TICK)
+                .id(n)
+                .data(format!("tick number {n}"))
         });
     let body = SseBody::from_events(ticks).keep_alive(keep_alive);
     Ok(ssewire::sse_response(body.boxed_unsync()))

@@ -145,7 +145,9 @@ pin_project! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Streaming; `true` when something was sent since the body was last idle.
-    Streaming { active: bool },
+    Streaming {
+        active: bool,
+    },
     /// The stream ended or failed; what is left is `error`, then the end.
     Ending,
     Done,

@@ -44,7 +44,10 @@ async fn idle_stream_gets_a_keep_alive_after_the_interval_not_at_the_start() {
     let mut last = Duration::ZERO;
     for t in times {
         let idle = t - last;
-        assert!(idle >= INTERVAL && idle <= INTERVAL * 5 / 4, "idle {idle:?} before keep-alive");
+        assert!(
+            idle >= INTERVAL && idle <= INTERVAL * 5 / 4,
+            "idle {idle:?} before keep-alive"
+        );
         last = t;
     }
 }
@@ -99,8 +102,12 @@ async fn one_keep_alive_serves_many_bodies_independently() {
     let keep_alive = KeepAlive::tokio().interval(INTERVAL);
     let (tx_busy, busy) = channel();
     let (_tx_idle, idle) = channel();
-    let busy = tokio::spawn(record(Box::pin(SseBody::new(busy).keep_alive(keep_alive.clone()))));
-    let idle = tokio::spawn(record(Box::pin(SseBody::new(idle).keep_alive(keep_alive.clone()))));
+    let busy = tokio::spawn(record(Box::pin(
+        SseBody::new(busy).keep_alive(keep_alive.clone()),
+    )));
+    let idle = tokio::spawn(record(Box::pin(
+        SseBody::new(idle).keep_alive(keep_alive.clone()),
+    )));
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_secs(3)).await;
         tx_busy.send(Event::with_data("b")).unwrap();
@@ -118,7 +125,9 @@ async fn one_keep_alive_serves_many_bodies_independently() {
 
 #[tokio::test(start_paused = true)]
 async fn a_custom_keep_alive_event() {
-    let ping = Event::new().event(ssewire::EventType::from_static("ping")).data("");
+    let ping = Event::new()
+        .event(ssewire::EventType::from_static("ping"))
+        .data("");
     let (tx, events) = channel();
     let body = SseBody::new(events).keep_alive(KeepAlive::tokio().interval(INTERVAL).event(ping));
     let recorder = tokio::spawn(record(Box::pin(body)));

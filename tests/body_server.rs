@@ -22,7 +22,9 @@ const WAIT: Duration = Duration::from_secs(10);
 type Events = mpsc::UnboundedSender<Event>;
 type Receivers = Arc<Mutex<Vec<mpsc::UnboundedReceiver<Event>>>>;
 
-fn receiver_stream(mut rx: mpsc::UnboundedReceiver<Event>) -> impl futures_util::Stream<Item = Event> {
+fn receiver_stream(
+    mut rx: mpsc::UnboundedReceiver<Event>,
+) -> impl futures_util::Stream<Item = Event> {
     stream::poll_fn(move |cx| rx.poll_recv(cx))
 }
 
@@ -39,7 +41,11 @@ async fn hyper_server(keep_alive: Option<KeepAlive>) -> (String, Events) {
             let keep_alive = keep_alive.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |_req: Request<Incoming>| {
-                    let rx = receivers.lock().unwrap().pop().expect("one connection per test");
+                    let rx = receivers
+                        .lock()
+                        .unwrap()
+                        .pop()
+                        .expect("one connection per test");
                     let mut body = SseBody::new(receiver_stream(rx));
                     if let Some(k) = keep_alive.clone() {
                         body = body.keep_alive(k);
@@ -64,7 +70,11 @@ async fn axum_server() -> (String, Events) {
     let app = axum::Router::new().route(
         "/events",
         axum::routing::get(move || {
-            let rx = receivers.lock().unwrap().pop().expect("one connection per test");
+            let rx = receivers
+                .lock()
+                .unwrap()
+                .pop()
+                .expect("one connection per test");
             async move { SseBody::from_events(receiver_stream(rx)) }
         }),
     );
@@ -80,7 +90,9 @@ enum Version {
 /// A real client: connects, sends GET, returns the response with its body.
 async fn get(url: &str, version: Version) -> Response<Incoming> {
     let uri: http::Uri = url.parse().unwrap();
-    let stream = TcpStream::connect(uri.authority().unwrap().as_str()).await.unwrap();
+    let stream = TcpStream::connect(uri.authority().unwrap().as_str())
+        .await
+        .unwrap();
     let io = TokioIo::new(stream);
     let req = Request::get(uri.clone())
         .header("accept", "text/event-stream")
@@ -127,7 +139,10 @@ fn assert_sse_headers(res: &Response<Incoming>) {
     assert_eq!(h["content-type"], "text/event-stream");
     assert_eq!(h["cache-control"], "no-cache");
     assert_eq!(h["x-accel-buffering"], "no");
-    assert!(h.get("connection").is_none(), "Connection header sent: {h:?}");
+    assert!(
+        h.get("connection").is_none(),
+        "Connection header sent: {h:?}"
+    );
     assert!(h.get("keep-alive").is_none());
     assert!(h.get("content-length").is_none());
 }
@@ -140,7 +155,10 @@ async fn events_arrive_one_by_one(url: String, tx: Events, version: Version) {
     let mut body = res.into_body();
     let mut pending = BytesMut::new();
     for i in 0..5u64 {
-        let event = Event::new().event(TICK).id(i).data(format!("line {i}\nsecond"));
+        let event = Event::new()
+            .event(TICK)
+            .id(i)
+            .data(format!("line {i}\nsecond"));
         tx.send(event).unwrap();
         let received = next_event(&mut body, &mut pending).await;
         assert_eq!(
@@ -175,7 +193,9 @@ async fn axum_delivers_each_event_as_it_is_produced() {
 
 #[tokio::test]
 async fn keep_alive_reaches_the_client_between_events() {
-    let keep_alive = KeepAlive::tokio().interval(Duration::from_millis(200)).comment("ka");
+    let keep_alive = KeepAlive::tokio()
+        .interval(Duration::from_millis(200))
+        .comment("ka");
     let (url, tx) = hyper_server(Some(keep_alive)).await;
     let res = get(&url, Version::Http1).await;
     let mut body = res.into_body();

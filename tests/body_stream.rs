@@ -73,8 +73,13 @@ async fn an_event_larger_than_the_bound_goes_out_whole() {
         .map(|c| c.unwrap())
         .collect()
         .await;
-    assert_eq!(chunks.concat(), format!("data: a\n\ndata: {big}\n\ndata: b\n\n").as_bytes());
-    assert!(chunks.iter().all(|c| c.starts_with(b"data: ") && c.ends_with(b"\n\n")));
+    assert_eq!(
+        chunks.concat(),
+        format!("data: a\n\ndata: {big}\n\ndata: b\n\n").as_bytes()
+    );
+    assert!(chunks
+        .iter()
+        .all(|c| c.starts_with(b"data: ") && c.ends_with(b"\n\n")));
 }
 
 #[tokio::test]
@@ -84,7 +89,11 @@ async fn a_lone_encoded_event_is_sent_without_copying() {
     let mut body = Box::pin(SseBody::new(stream::poll_fn(move |cx| rx.poll_recv(cx))));
     tx.send(shared.clone()).unwrap();
     let chunk = body.next().await.unwrap().unwrap();
-    assert_eq!(chunk.as_ptr(), shared.as_bytes().as_ptr(), "bytes were copied");
+    assert_eq!(
+        chunk.as_ptr(),
+        shared.as_bytes().as_ptr(),
+        "bytes were copied"
+    );
     assert_eq!(chunk, shared.as_bytes());
 }
 
@@ -92,7 +101,10 @@ async fn a_lone_encoded_event_is_sent_without_copying() {
 async fn events_before_an_error_are_sent_then_the_error_ends_the_body() {
     let events = stream::iter([Ok(data("1")), Ok(data("2")), Err("boom"), Ok(data("never"))]);
     let mut body = Box::pin(SseBody::new(events));
-    assert_eq!(body.next().await.unwrap().unwrap(), "data: 1\n\ndata: 2\n\n");
+    assert_eq!(
+        body.next().await.unwrap().unwrap(),
+        "data: 1\n\ndata: 2\n\n"
+    );
     assert_eq!(body.next().await.unwrap().unwrap_err(), "boom");
     assert!(body.next().await.is_none());
     assert!(body.next().await.is_none(), "stays ended");
@@ -155,7 +167,9 @@ impl Stream for Counted {
 async fn dropping_the_body_drops_the_stream_at_once() {
     let alive = Arc::new(AtomicUsize::new(0));
     let mut bodies: Vec<_> = (0..100)
-        .map(|_| Box::pin(SseBody::new(Counted::new(&alive)).keep_alive(ssewire::KeepAlive::tokio())))
+        .map(|_| {
+            Box::pin(SseBody::new(Counted::new(&alive)).keep_alive(ssewire::KeepAlive::tokio()))
+        })
         .collect();
     for body in &mut bodies {
         assert!(poll_once(body).is_pending());
@@ -190,7 +204,10 @@ async fn shutdown_sends_the_farewell_and_ends_cleanly() {
     assert_eq!(body.next().await.unwrap().unwrap(), "data: 1\n\n");
     stop.send(()).unwrap();
     tx.send(Ok(data("not sent"))).unwrap();
-    assert_eq!(body.next().await.unwrap().unwrap(), "event: bye\ndata: \n\n");
+    assert_eq!(
+        body.next().await.unwrap().unwrap(),
+        "event: bye\ndata: \n\n"
+    );
     assert!(body.next().await.is_none());
     assert!(body.next().await.is_none());
 }
