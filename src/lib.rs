@@ -12,7 +12,11 @@
 //!   `http_body::Body`, an axum response), with [`KeepAlive`], graceful shutdown and
 //!   a maximum lifetime;
 //! - HTTP helpers: [`sse_response`], [`last_event_id`], [`no_content_response`],
-//!   [`accepts_event_stream`].
+//!   [`accepts_event_stream`];
+//! - [`Decoder`] and [`DecodeStream`]: the client side, a spec-exact incremental
+//!   parser for response bodies from hyper, reqwest or anything that yields bytes;
+//! - `Hub` (feature `broadcast`): fan-out to many clients, each event encoded once,
+//!   with bounded history and exact `Last-Event-ID` resumption.
 //!
 //! [WHATWG spec]: https://html.spec.whatwg.org/multipage/server-sent-events.html
 //!
@@ -143,6 +147,7 @@
 //! | `tokio` | `TokioTimer`, `KeepAlive::tokio` |
 //! | `http-body` | `http_body::Body` for [`SseBody`] |
 //! | `axum` | `IntoResponse` for [`SseBody`] (through `axum-core`; implies `http-body`) |
+//! | `broadcast` | `Hub`, `Topic`, `Subscriber`: fan-out with replay (uses tokio) |
 //!
 //! None is on by default: the core depends only on `bytes`, `futures-core`,
 //! `pin-project-lite`, `http` and `thiserror`.
