@@ -8,7 +8,7 @@ use bytes::Bytes;
 ///
 /// Made only by [`Event::encode`](crate::Event::encode), so it always holds exactly one
 /// complete, valid event ending with its blank line. Cloning shares the bytes (a
-/// reference count, no copy). Put it back among events with
+/// reference count, no copy; the first clone allocates that count). Put it back among events with
 /// `Event::from(encoded)`, or send [`EncodedEvent::into_bytes`] anywhere that takes
 /// `Bytes`.
 ///

@@ -61,8 +61,10 @@ pub(crate) enum OpenLine {
 /// an event with empty data), and an event with no data at all is not delivered to
 /// page listeners by browsers, though its `id` and `retry` still take effect.
 ///
-/// Setting `event`, `id` and `retry` before the data lets [`Event::encode`] write the
-/// whole event into the buffer the data was copied into: one allocation per event.
+/// Setting `event`, `id` and `retry` before a single piece of data lets
+/// [`Event::encode`] write the whole event into the buffer the data was copied into:
+/// one allocation per event. Several pieces of data, comments, or data with CRLF may
+/// cost one or two more.
 #[derive(Clone, Default)]
 #[must_use = "an Event does nothing until it is encoded or sent"]
 pub struct Event {
@@ -193,7 +195,7 @@ impl Event {
     /// # Errors
     ///
     /// [`EventError::InvalidUtf8`] with [`Field::Data`] and the offset of the first
-    /// invalid byte; the event is not changed.
+    /// invalid byte; the event is dropped with nothing added to it.
     ///
     /// ```
     /// use bytes::Bytes;
@@ -255,7 +257,9 @@ impl Event {
     }
 
     /// Whether data was added (an event without data is not delivered to page
-    /// listeners by browsers).
+    /// listeners by browsers). For an event made from an [`EncodedEvent`] this, like
+    /// [`event_type`](Event::event_type) and [`event_id`](Event::event_id), sees only
+    /// what was set afterwards, not the encoded lines.
     ///
     /// ```
     /// assert!(ssewire::Event::with_data("").has_data());
@@ -316,9 +320,9 @@ impl Event {
 
     /// Encodes the event into one shareable [`EncodedEvent`].
     ///
-    /// When `event`, `id` and `retry` were set before the data, this reuses the buffer
-    /// the data was written into, so building and encoding an event costs a single
-    /// allocation; otherwise it allocates once more, for the exact size.
+    /// When `event`, `id` and `retry` were set before one piece of data, this reuses
+    /// the buffer the data was written into, so building and encoding the event costs a
+    /// single allocation; otherwise it allocates once more, for the exact size.
     ///
     /// ```
     /// let bytes = ssewire::Event::with_data("hello").encode().into_bytes();

@@ -71,7 +71,11 @@ impl EventType {
     /// # Panics
     ///
     /// If `name` contains CR or LF. In a `const` item that is a compile error, which is
-    /// the intended use; for runtime strings use [`EventType::new`].
+    /// the intended use; for runtime strings use [`EventType::new`]:
+    ///
+    /// ```compile_fail
+    /// const BAD: ssewire::EventType = ssewire::EventType::from_static("two\nlines");
+    /// ```
     ///
     /// ```
     /// const UPDATE: ssewire::EventType = ssewire::EventType::from_static("update");
@@ -225,7 +229,11 @@ impl EventId {
     /// # Panics
     ///
     /// If `id` contains CR, LF or NUL. In a `const` item that is a compile error,
-    /// which is the intended use; for runtime strings use [`EventId::new`].
+    /// which is the intended use; for runtime strings use [`EventId::new`]:
+    ///
+    /// ```compile_fail
+    /// const BAD: ssewire::EventId = ssewire::EventId::from_static("a\0b");
+    /// ```
     ///
     /// ```
     /// const FIRST: ssewire::EventId = ssewire::EventId::from_static("first");
