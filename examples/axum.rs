@@ -1,13 +1,13 @@
 //! An SSE endpoint in axum: the handler returns the body.
 //!
 //! ```sh
-//! cargo run --example axum --features axum,tokio,json
+//! cargo run --example axum
 //! curl -N http://127.0.0.1:3002/events
 //! ```
 
 use std::time::Duration;
 
-use axum::{http::HeaderMap, routing::get, Router};
+use axum::{extract::State, http::HeaderMap, routing::get, Router};
 use futures_util::{Stream, StreamExt};
 use ssewire::{Event, EventType, KeepAlive, SseBody};
 
@@ -20,6 +20,7 @@ struct Stats {
 }
 
 async fn events(
+    State(keep_alive): State<KeepAlive>,
     headers: HeaderMap,
 ) -> SseBody<impl Stream<Item = Result<Event, serde_json::Error>>> {
     let resume_from = ssewire::last_event_id(&headers)
@@ -38,7 +39,7 @@ async fn events(
         })
     });
     SseBody::new(stats)
-        .keep_alive(KeepAlive::tokio())
+        .keep_alive(keep_alive)
         .open_with(Event::new().retry(Duration::from_secs(2)))
 }
 
@@ -47,6 +48,9 @@ async fn main() -> std::io::Result<()> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "3002".into());
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     println!("SSE on http://{}/events", listener.local_addr()?);
-    let app = Router::new().route("/events", get(events));
+    // One KeepAlive for the whole server: all bodies share its timer.
+    let app = Router::new()
+        .route("/events", get(events))
+        .with_state(KeepAlive::tokio());
     axum::serve(listener, app).await
 }

@@ -1,7 +1,7 @@
 //! An SSE endpoint on a plain hyper 1.x server (HTTP/1.1 and h2c).
 //!
 //! ```sh
-//! cargo run --example hyper --features tokio,http-body
+//! cargo run --example hyper
 //! curl -N http://127.0.0.1:3001/events
 //! ```
 

@@ -10,16 +10,19 @@ use crate::body::{SseBody, SseItem};
 ///
 /// ```
 /// # #[cfg(feature = "axum")] {
-/// use axum::{routing::get, Router};
+/// use axum::{extract::State, routing::get, Router};
 /// use futures_util::stream;
 /// use ssewire::{Event, KeepAlive, SseBody};
 ///
-/// async fn events() -> SseBody<impl futures_util::Stream<Item = Event>> {
-///     SseBody::from_events(stream::iter([Event::with_data("hello")]))
-///         .keep_alive(KeepAlive::tokio())
+/// async fn events(
+///     State(keep_alive): State<KeepAlive>,
+/// ) -> SseBody<impl futures_util::Stream<Item = Event>> {
+///     SseBody::from_events(stream::iter([Event::with_data("hello")])).keep_alive(keep_alive)
 /// }
 ///
-/// let app: Router = Router::new().route("/events", get(events));
+/// let app: Router = Router::new()
+///     .route("/events", get(events))
+///     .with_state(KeepAlive::tokio()); // one shared timer for every body
 /// # let _ = app;
 /// # }
 /// ```

@@ -43,6 +43,12 @@ pub trait SseItem {
 
     /// The event to send, or the stream's error.
     ///
+    /// ```
+    /// use ssewire::SseItem;
+    /// let item: Result<ssewire::Event, &str> = Err("gone");
+    /// assert_eq!(item.into_event().unwrap_err(), "gone");
+    /// ```
+    ///
     /// # Errors
     ///
     /// The stream's own error, which ends the body (see [`SseBody::on_error`]).
@@ -155,6 +161,8 @@ enum State {
 
 /// The options few bodies use, kept out of line so an idle body stays small.
 struct Extras<E> {
+    /// An event taken from the stream that did not fit in the last chunk.
+    held: Option<Event>,
     opening: Option<Bytes>,
     farewell: Option<Bytes>,
     shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
@@ -174,6 +182,7 @@ enum Lifetime {
 impl<E> Default for Extras<E> {
     fn default() -> Self {
         Extras {
+            held: None,
             opening: None,
             farewell: None,
             shutdown: None,
@@ -197,7 +206,7 @@ impl<E> Extras<E> {
             jitter,
         }) = &self.lifetime
         {
-            let total = *lifetime + random_up_to(*jitter);
+            let total = lifetime.saturating_add(random_up_to(*jitter));
             self.lifetime = Some(Lifetime::Running(timer.sleep(total)));
         }
         if let Some(Lifetime::Running(sleep)) = self.lifetime.as_mut() {
@@ -269,7 +278,8 @@ where
     }
 
     /// Bounds how many bytes of ready events are coalesced into one chunk (default
-    /// 64 KiB). A single larger event still goes out whole, in its own chunk.
+    /// 64 KiB): an event that would overflow the chunk starts the next one. A single
+    /// larger event still goes out whole, in its own chunk (and without a copy).
     ///
     /// ```
     /// let body = ssewire::SseBody::new(futures_util::stream::empty::<ssewire::Event>())
@@ -304,7 +314,7 @@ where
 
     /// Ends the body cleanly when `signal` completes (for graceful server shutdown),
     /// after sending the [`farewell`](SseBody::farewell) event if one is set. Events
-    /// the stream has not yielded by then are not sent.
+    /// not sent by then are dropped.
     ///
     /// ```
     /// use futures_util::StreamExt;
@@ -326,7 +336,8 @@ where
     /// Ends the body cleanly after `lifetime` plus a random part of `jitter`, after
     /// sending the [`farewell`](SseBody::farewell) event if one is set. Browsers then
     /// reconnect (with `Last-Event-ID`); the jitter keeps a fleet of clients from
-    /// reconnecting all at once. The clock starts at the first poll.
+    /// reconnecting all at once. The clock starts when the body is first polled for
+    /// events (after the [`open_with`](SseBody::open_with) chunk, if any).
     ///
     /// ```
     /// # #[cfg(feature = "tokio")] {
@@ -433,27 +444,38 @@ where
         let max_chunk = *this.max_chunk as usize;
         let mut single: Option<Bytes> = None;
         let mut ended = false;
+        let mut held = this.extras.as_deref_mut().and_then(|x| x.held.take());
         loop {
-            let event = match this.stream.as_mut().poll_next(cx) {
-                Poll::Pending => break,
-                Poll::Ready(None) => {
-                    ended = true;
-                    break;
-                }
-                Poll::Ready(Some(item)) => match item.into_event() {
-                    Ok(event) => event,
-                    Err(err) => {
+            let polled = match held.take() {
+                Some(event) => Ok(event),
+                None => match this.stream.as_mut().poll_next(cx) {
+                    Poll::Pending => break,
+                    Poll::Ready(None) => {
                         ended = true;
-                        match this.extras.as_deref_mut().and_then(|x| x.on_error.as_mut()) {
-                            Some(to_event) => to_event(err),
-                            None => {
-                                *this.error = Some(err);
-                                break;
-                            }
-                        }
+                        break;
                     }
+                    Poll::Ready(Some(item)) => item.into_event(),
                 },
             };
+            let event = match polled {
+                Ok(event) => event,
+                Err(err) => {
+                    ended = true;
+                    match this.extras.as_deref_mut().and_then(|x| x.on_error.as_mut()) {
+                        Some(to_event) => to_event(err),
+                        None => {
+                            *this.error = Some(err);
+                            break;
+                        }
+                    }
+                }
+            };
+            let queued = single.as_ref().map_or(this.buf.len(), Bytes::len);
+            if queued > 0 && !ended && queued + event.encoded_len() > max_chunk {
+                // It would overflow the chunk: it opens the next one instead.
+                this.extras.get_or_insert_with(Box::default).held = Some(event);
+                break;
+            }
             match single.take() {
                 None if this.buf.is_empty() => single = Some(event.encode().into_bytes()),
                 first => {
@@ -489,7 +511,11 @@ where
             return Poll::Ready(this.error.take().map(Err));
         }
 
-        // Idle: a keep-alive may be due.
+        // Idle: let go of the coalescing buffer (it may hold up to a chunk's worth of
+        // capacity), so that an idle body stays small; then a keep-alive may be due.
+        if this.buf.capacity() > 0 {
+            *this.buf = BytesMut::new();
+        }
         *this.state = State::Streaming { active: false };
         if let Some(keep_alive) = this.keep_alive.as_mut() {
             if let Poll::Ready(message) = keep_alive.poll_idle(cx, active) {

@@ -22,6 +22,7 @@ use bytes::Bytes;
 /// assert_eq!(back.encode().as_ref(), b"data: for everyone\n\n");
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
+#[must_use = "an EncodedEvent does nothing until it is sent"]
 pub struct EncodedEvent(Bytes);
 
 impl EncodedEvent {

@@ -3,6 +3,11 @@
 use std::fmt;
 
 /// The part of an event an [`EventError`] is about.
+///
+/// ```
+/// let err = ssewire::Event::new().try_event("a\nb").unwrap_err();
+/// assert_eq!(err.field(), ssewire::Field::Event);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Field {

@@ -276,6 +276,10 @@ impl Event {
     /// assert_eq!(event.encoded_len(), b"data: abc\n\n".len());
     /// ```
     pub fn encoded_len(&self) -> usize {
+        if self.header_written && self.encoded.is_empty() {
+            // The header is in place in front of the lines (see `encode_to`).
+            return self.lines.len() + 1 + usize::from(self.open != OpenLine::None);
+        }
         if self.is_plain_encoded() {
             return self.encoded.len();
         }

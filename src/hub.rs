@@ -92,8 +92,17 @@ impl Default for HubConfig {
 
 impl HubConfig {
     /// The default history (events kept per topic).
+    ///
+    /// ```
+    /// use ssewire::HubConfig;
+    /// assert_eq!(HubConfig::new().history(), HubConfig::DEFAULT_HISTORY);
+    /// ```
     pub const DEFAULT_HISTORY: usize = 1024;
     /// The default bound on the history's bytes (per topic): 8 MiB.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::HubConfig::DEFAULT_HISTORY_BYTES, 8 * 1024 * 1024);
+    /// ```
     pub const DEFAULT_HISTORY_BYTES: usize = 8 << 20;
 
     /// The defaults: a history of 1024 events and 8 MiB with no age limit,
@@ -189,14 +198,17 @@ impl HubConfig {
 
     /// The position (and, with [`IdPolicy::Assign`], the id) of a new topic's first
     /// event. Default: the current time in microseconds since the Unix epoch, read when
-    /// the topic is created (see the [module docs](crate::Hub#ids)).
+    /// the topic is created (see the [module docs](crate::Hub#ids)). At most 2^63, so
+    /// that positions never run out; a larger value is lowered to 2^63.
     ///
     /// ```
     /// assert_eq!(ssewire::HubConfig::new().with_first_id(1).first_id(), Some(1));
     /// assert_eq!(ssewire::HubConfig::new().first_id(), None); // from the clock
+    /// assert_eq!(ssewire::HubConfig::new().with_first_id(u64::MAX).first_id(), Some(1 << 63));
     /// ```
     pub const fn with_first_id(mut self, id: u64) -> Self {
-        self.first_id = Some(id);
+        const MAX_FIRST_ID: u64 = 1 << 63;
+        self.first_id = Some(if id > MAX_FIRST_ID { MAX_FIRST_ID } else { id });
         self
     }
 
@@ -326,14 +338,21 @@ impl fmt::Debug for HubConfig {
 /// use axum::{extract::State, http::HeaderMap, routing::get, Router};
 /// use ssewire::{Hub, KeepAlive, SseBody, Subscriber};
 ///
-/// async fn events(State(hub): State<Hub>, headers: HeaderMap) -> SseBody<Subscriber> {
-///     // A malformed header counts as none (the client then gets no replay).
-///     let last_id = ssewire::last_event_id(&headers).ok().flatten();
-///     let subscriber = hub.topic("chat").subscribe(last_id.as_deref());
-///     subscriber.into_body().keep_alive(KeepAlive::tokio())
+/// #[derive(Clone)]
+/// struct App {
+///     hub: Hub,
+///     keep_alive: KeepAlive, // one shared timer for every body
 /// }
 ///
-/// let app: Router = Router::new().route("/events", get(events)).with_state(Hub::default());
+/// async fn events(State(app): State<App>, headers: HeaderMap) -> SseBody<Subscriber> {
+///     // A malformed header counts as none (the client then gets no replay).
+///     let last_id = ssewire::last_event_id(&headers).ok().flatten();
+///     let subscriber = app.hub.topic("chat").subscribe(last_id.as_deref());
+///     subscriber.into_body().keep_alive(app.keep_alive)
+/// }
+///
+/// let state = App { hub: Hub::default(), keep_alive: KeepAlive::tokio() };
+/// let app: Router = Router::new().route("/events", get(events)).with_state(state);
 /// # let _ = app;
 /// # }
 /// ```

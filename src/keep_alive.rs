@@ -15,6 +15,9 @@ use crate::timer::{Sleep, Timer};
 /// the stream has been idle for at least the interval and at most a quarter more.
 const TICKS_PER_INTERVAL: u32 = 4;
 
+/// The longest interval: longer ones are clamped to it.
+const MAX_INTERVAL: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 /// Keep-alive for idle SSE bodies: after the interval without output, the body sends a
 /// comment (or an event of your choosing), so proxies and load balancers don't close
 /// the connection as idle (nginx closes after 60 s by default).
@@ -31,6 +34,14 @@ const TICKS_PER_INTERVAL: u32 = 4;
 /// keep-alive state plus its registration with the shared timer. So make one
 /// `KeepAlive` (at startup, or lazily) and clone it into each response.
 ///
+/// # One runtime per `KeepAlive`
+///
+/// The shared timer lives in the runtime where a body first needs it. Use a
+/// `KeepAlive` and its clones within one runtime: a program (or a test suite) that
+/// runs several runtimes should make one `KeepAlive` per runtime, for example in each
+/// server's state, not in a `static`. With tokio, a timer whose runtime has shut down
+/// panics when polled.
+///
 /// ```
 /// # #[cfg(feature = "tokio")] {
 /// use std::time::Duration;
@@ -46,6 +57,7 @@ const TICKS_PER_INTERVAL: u32 = 4;
 /// # }
 /// ```
 #[derive(Clone)]
+#[must_use = "a KeepAlive does nothing until it is given to a body"]
 pub struct KeepAlive {
     ticker: Arc<Ticker>,
 }
@@ -80,14 +92,15 @@ impl KeepAlive {
     }
 
     fn from_parts(timer: Arc<dyn Timer>, interval: Duration, message: Bytes) -> Self {
-        // A zero interval would make the timer spin; one millisecond is the floor.
-        let interval = interval.max(Duration::from_millis(1));
+        // A zero interval would make the timer spin; one millisecond is the floor. A
+        // year is the ceiling, which keeps the tick arithmetic far from overflow.
+        let interval = interval.clamp(Duration::from_millis(1), MAX_INTERVAL);
         KeepAlive {
             ticker: Arc::new(Ticker::new(timer, interval, message)),
         }
     }
 
-    /// Sets the idle interval (default 15 s; at least 1 ms).
+    /// Sets the idle interval (default 15 s; clamped to between 1 ms and a year).
     ///
     /// ```
     /// # #[cfg(feature = "tokio")] {
@@ -282,6 +295,16 @@ impl KeepAliveState {
     /// something since the last call. Returns the keep-alive message when it is due;
     /// otherwise arranges for `cx` to be woken at the next tick.
     pub(crate) fn poll_idle(&mut self, cx: &Context<'_>, was_active: bool) -> Poll<Bytes> {
+        // Register before looking at the timer: a tick that fires in between then
+        // wakes this body, instead of emptying a list it is not yet on.
+        {
+            let mut list = lock(&self.ticker.waiters.0);
+            let generation = list.generation.wrapping_add(1);
+            if self.registered != generation {
+                list.wakers.push(cx.waker().clone());
+                self.registered = generation;
+            }
+        }
         let tick = self.ticker.poll_tick().wrapping_add(1);
         if was_active || self.last_active == 0 {
             self.last_active = tick;
@@ -291,12 +314,6 @@ impl KeepAliveState {
             // interval later (activity at an unknown point of a tick counts from its end).
             self.last_active = tick.wrapping_sub(1);
             return Poll::Ready(self.ticker.message.clone());
-        }
-        let mut list = lock(&self.ticker.waiters.0);
-        let generation = list.generation.wrapping_add(1);
-        if self.registered != generation {
-            list.wakers.push(cx.waker().clone());
-            self.registered = generation;
         }
         Poll::Pending
     }

@@ -5,9 +5,9 @@
 //!
 //! - [`Event`]: a builder that can only make valid events (bad input is a typed
 //!   [`EventError`], never a panic, never an injected field);
-//! - [`Event::encode`] / [`Event::encode_to`]: the wire encoder, one allocation per
-//!   event or none into your buffer; [`EncodedEvent`] to encode once and send the same
-//!   bytes to many clients;
+//! - [`Event::encode`] / [`Event::encode_to`]: the wire encoder (building and encoding
+//!   a typical event costs one allocation; `encode_to` into your buffer adds none);
+//!   [`EncodedEvent`] to encode once and send the same bytes to many clients;
 //! - [`SseBody`]: any `Stream` of events as a body (a `Stream` of `Bytes`, an
 //!   `http_body::Body`, an axum response), with [`KeepAlive`], graceful shutdown and
 //!   a maximum lifetime;
@@ -27,21 +27,22 @@
 //! ```
 //! # #[cfg(all(feature = "axum", feature = "tokio"))] {
 //! use std::time::Duration;
-//! use axum::{routing::get, Router};
+//! use axum::{extract::State, routing::get, Router};
 //! use futures_util::{Stream, StreamExt};
 //! use ssewire::{Event, EventType, KeepAlive, SseBody};
 //!
 //! const TICK: EventType = EventType::from_static("tick");
 //!
-//! async fn ticks() -> SseBody<impl Stream<Item = Event>> {
+//! async fn ticks(State(keep_alive): State<KeepAlive>) -> SseBody<impl Stream<Item = Event>> {
 //!     let ticks = futures_util::stream::iter(0u64..).then(|n| async move {
 //!         tokio::time::sleep(Duration::from_secs(1)).await;
 //!         Event::new().event(TICK).id(n).data(format!("tick {n}"))
 //!     });
-//!     SseBody::from_events(ticks).keep_alive(KeepAlive::tokio())
+//!     SseBody::from_events(ticks).keep_alive(keep_alive)
 //! }
 //!
-//! let app: Router = Router::new().route("/ticks", get(ticks));
+//! // One KeepAlive for the server: every body shares its timer.
+//! let app: Router = Router::new().route("/ticks", get(ticks)).with_state(KeepAlive::tokio());
 //! # let _ = app;
 //! # }
 //! ```
@@ -147,7 +148,7 @@
 //! | `tokio` | `TokioTimer`, `KeepAlive::tokio` |
 //! | `http-body` | `http_body::Body` for [`SseBody`] |
 //! | `axum` | `IntoResponse` for [`SseBody`] (through `axum-core`; implies `http-body`) |
-//! | `broadcast` | `Hub`, `Topic`, `Subscriber`: fan-out with replay (uses tokio) |
+//! | `broadcast` | `Hub`, `Topic`, `Subscriber`: fan-out with replay (std only) |
 //!
 //! None is on by default: the core depends only on `bytes`, `futures-core`,
 //! `pin-project-lite`, `http` and `thiserror`.

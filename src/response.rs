@@ -1,7 +1,7 @@
 //! HTTP helpers on `http` types: the SSE response headers, the 204 that stops a
 //! browser from reconnecting, and a check of the request's `Accept` header.
 
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONNECTION};
+use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONNECTION, CONTENT_LENGTH};
 use http::{Response, StatusCode};
 
 /// The response headers of an event stream, as `(name, value)` text pairs, for
@@ -34,22 +34,25 @@ const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 
 /// Sets the headers of an event stream (see [`SSE_HEADERS`]) on a response's
 /// headers, replacing any values they had, and removes `Connection` and `Keep-Alive`
-/// (forbidden in HTTP/2). Other headers are left alone.
+/// (forbidden in HTTP/2) and `Content-Length` (a stream has none). Other headers are
+/// left alone.
 ///
 /// For a framework that builds the response itself:
 ///
 /// ```
-/// use http::header::{HeaderValue, CONNECTION, CONTENT_TYPE};
+/// use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 ///
 /// let mut response = http::Response::new("data: hi\n\n");
 /// response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
 /// response.headers_mut().insert(CONNECTION, HeaderValue::from_static("keep-alive"));
+/// response.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from_static("10"));
 /// ssewire::set_sse_headers(response.headers_mut());
 ///
 /// assert_eq!(response.headers()[CONTENT_TYPE], "text/event-stream");
 /// assert_eq!(response.headers()["cache-control"], "no-cache");
 /// assert_eq!(response.headers()["x-accel-buffering"], "no");
 /// assert!(response.headers().get(CONNECTION).is_none());
+/// assert!(response.headers().get(CONTENT_LENGTH).is_none());
 /// ```
 pub fn set_sse_headers(headers: &mut HeaderMap) {
     for (name, value) in SSE_HEADERS {
@@ -60,6 +63,8 @@ pub fn set_sse_headers(headers: &mut HeaderMap) {
     }
     headers.remove(CONNECTION);
     headers.remove(KEEP_ALIVE);
+    // A stream has no length known up front.
+    headers.remove(CONTENT_LENGTH);
 }
 
 /// An event-stream response: status 200 and the [SSE headers](SSE_HEADERS), with
@@ -329,8 +334,10 @@ mod tests {
         headers.append(CACHE_CONTROL, HeaderValue::from_static("max-age=60"));
         headers.append(CONNECTION, HeaderValue::from_static("keep-alive"));
         headers.append(KEEP_ALIVE, HeaderValue::from_static("timeout=5"));
+        headers.append(CONTENT_LENGTH, HeaderValue::from_static("42"));
         headers.append("x-request-id", HeaderValue::from_static("abc"));
         set_sse_headers(&mut headers);
+        assert!(!headers.contains_key(CONTENT_LENGTH));
         let content_types: Vec<_> = headers.get_all(CONTENT_TYPE).iter().collect();
         assert_eq!(content_types, ["text/event-stream"]);
         assert_eq!(headers.get_all(CACHE_CONTROL).iter().count(), 1);

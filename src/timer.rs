@@ -5,6 +5,13 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 /// A boxed sleep future, as returned by [`Timer::sleep`].
+///
+/// ```
+/// use std::time::Duration;
+/// let sleep: ssewire::Sleep = Box::pin(async {});
+/// futures_executor::block_on(sleep);
+/// # let _ = Duration::ZERO;
+/// ```
 pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// A source of time and sleeps, so the crate works on any async runtime.
@@ -33,9 +40,27 @@ pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 /// ```
 pub trait Timer: Send + Sync + 'static {
     /// A future that completes after `duration`.
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")]
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use ssewire::Timer;
+    /// ssewire::TokioTimer.sleep(std::time::Duration::from_millis(1)).await;
+    /// # }
+    /// # #[cfg(not(feature = "tokio"))] fn main() {}
+    /// ```
     fn sleep(&self, duration: Duration) -> Sleep;
 
     /// The current time, on the same clock as [`Timer::sleep`].
+    ///
+    /// ```
+    /// # #[cfg(feature = "tokio")] {
+    /// use ssewire::Timer;
+    /// let before = ssewire::TokioTimer.now();
+    /// assert!(ssewire::TokioTimer.now() >= before);
+    /// # }
+    /// ```
     fn now(&self) -> Instant;
 }
 

@@ -51,14 +51,14 @@ async fn ready_events_are_coalesced_and_none_is_waited_for() {
 #[tokio::test]
 async fn coalescing_is_bounded_by_max_chunk_size() {
     let events = stream::iter((0..100).map(|i| data(&format!("{i:03}"))));
+    // 100 events of 11 bytes: 25 chunks of four.
     let chunks: Vec<Bytes> = SseBody::from_events(events)
         .max_chunk_size(50)
         .map(|c| c.unwrap())
         .collect()
         .await;
-    // Each event is 12 bytes: a chunk closes at the first event that reaches 50 bytes.
-    assert!(chunks.iter().all(|c| c.len() <= 50 + 12), "{chunks:?}");
-    assert!(chunks.iter().any(|c| c.len() >= 48));
+    // Each event is 11 bytes: four fit in 50, a fifth starts the next chunk.
+    assert!(chunks.iter().all(|c| c.len() == 44), "{chunks:?}");
     let all: Vec<u8> = chunks.concat();
     let expected: String = (0..100).map(|i| format!("data: {i:03}\n\n")).collect();
     assert_eq!(all, expected.as_bytes());
@@ -80,6 +80,30 @@ async fn an_event_larger_than_the_bound_goes_out_whole() {
     assert!(chunks
         .iter()
         .all(|c| c.starts_with(b"data: ") && c.ends_with(b"\n\n")));
+}
+
+#[tokio::test]
+async fn a_large_event_after_small_ones_starts_its_own_chunk_without_a_copy() {
+    let big: EncodedEvent = data(&"x".repeat(10_000)).encode();
+    let events = stream::iter([
+        Event::with_data("a"),
+        Event::with_data("b"),
+        Event::from(big.clone()),
+        Event::with_data("c"),
+    ]);
+    let chunks: Vec<Bytes> = SseBody::from_events(events)
+        .max_chunk_size(1000)
+        .map(|c| c.unwrap())
+        .collect()
+        .await;
+    assert_eq!(chunks.len(), 3, "{chunks:?}");
+    assert_eq!(chunks[0], "data: a\n\ndata: b\n\n");
+    assert_eq!(
+        chunks[1].as_ptr(),
+        big.as_bytes().as_ptr(),
+        "the big event was copied"
+    );
+    assert_eq!(chunks[2], "data: c\n\n");
 }
 
 #[tokio::test]

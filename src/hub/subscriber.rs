@@ -151,6 +151,7 @@ pub enum LostReason {
 /// assert_eq!(&chunk[..], b"id: 1\ndata: one\n\nid: 2\ndata: two\n\n");
 /// # }
 /// ```
+#[must_use = "a Subscriber receives nothing unless it is polled, e.g. as a body"]
 pub struct Subscriber {
     shared: Arc<Shared>,
     cursor: Cursor,
