@@ -444,38 +444,31 @@ where
         let max_chunk = *this.max_chunk as usize;
         let mut single: Option<Bytes> = None;
         let mut ended = false;
-        let mut held = this.extras.as_deref_mut().and_then(|x| x.held.take());
-        loop {
-            let polled = match held.take() {
-                Some(event) => Ok(event),
-                None => match this.stream.as_mut().poll_next(cx) {
-                    Poll::Pending => break,
-                    Poll::Ready(None) => {
-                        ended = true;
-                        break;
-                    }
-                    Poll::Ready(Some(item)) => item.into_event(),
-                },
-            };
-            let event = match polled {
-                Ok(event) => event,
-                Err(err) => {
+        // An event that overflowed the last chunk opens this one.
+        if let Some(held) = this.extras.as_deref_mut().and_then(|x| x.held.take()) {
+            single = Some(held.encode().into_bytes());
+        }
+        while !matches!(&single, Some(first) if first.len() >= max_chunk) {
+            let event = match this.stream.as_mut().poll_next(cx) {
+                Poll::Pending => break,
+                Poll::Ready(None) => {
                     ended = true;
-                    match this.extras.as_deref_mut().and_then(|x| x.on_error.as_mut()) {
-                        Some(to_event) => to_event(err),
-                        None => {
-                            *this.error = Some(err);
-                            break;
+                    break;
+                }
+                Poll::Ready(Some(item)) => match item.into_event() {
+                    Ok(event) => event,
+                    Err(err) => {
+                        ended = true;
+                        match this.extras.as_deref_mut().and_then(|x| x.on_error.as_mut()) {
+                            Some(to_event) => to_event(err),
+                            None => {
+                                *this.error = Some(err);
+                                break;
+                            }
                         }
                     }
-                }
+                },
             };
-            let queued = single.as_ref().map_or(this.buf.len(), Bytes::len);
-            if queued > 0 && !ended && queued + event.encoded_len() > max_chunk {
-                // It would overflow the chunk: it opens the next one instead.
-                this.extras.get_or_insert_with(Box::default).held = Some(event);
-                break;
-            }
             match single.take() {
                 None if this.buf.is_empty() => single = Some(event.encode().into_bytes()),
                 first => {
@@ -483,7 +476,15 @@ where
                         this.buf.reserve(first.len() + event.encoded_len() + 4096);
                         this.buf.extend_from_slice(&first);
                     }
+                    let queued = this.buf.len();
                     event.encode_to(this.buf);
+                    if this.buf.len() > max_chunk && !ended {
+                        // It overflows the chunk: it opens the next one instead. (Checked
+                        // after the copy, which only goes to waste once per chunk.)
+                        this.buf.truncate(queued);
+                        this.extras.get_or_insert_with(Box::default).held = Some(event);
+                        break;
+                    }
                 }
             }
             let len = single.as_ref().map_or(this.buf.len(), Bytes::len);
