@@ -105,6 +105,15 @@ impl Decimal {
 #[inline]
 pub(crate) fn push_decimal(buf: &mut Vec<u8>, mut n: u64, len: usize) {
     debug_assert_eq!(len, u64_len(n));
+    if n < 100_000_000 && buf.capacity() - buf.len() >= 8 {
+        // Up to 8 digits, all at once in one register: one 8-byte store, then cut
+        // back to `len` (the room is already there, so nothing reallocates).
+        let start = buf.len();
+        let digits = eight_digits(n as u32) >> ((8 - len.clamp(1, 8)) * 8);
+        buf.extend_from_slice(&digits.to_le_bytes());
+        buf.truncate(start + len);
+        return;
+    }
     let start = buf.len();
     buf.extend_from_slice(&[b'0'; 20][..len.min(20)]);
     let Some(digits) = buf.get_mut(start..) else {
@@ -124,6 +133,24 @@ pub(crate) fn push_decimal(buf: &mut Vec<u8>, mut n: u64, len: usize) {
     } else if i >= 1 {
         digits[i - 1] = b'0' + n as u8;
     }
+}
+
+/// The 8 decimal digits of `n < 10^8` as ASCII, most significant in the lowest byte
+/// (so `to_le_bytes` is in reading order), leading zeros included. SIMD within a
+/// register: each step splits every lane in two with a multiply-shift division that is
+/// exact for the lane's range, and the lanes never carry into each other.
+#[inline]
+fn eight_digits(n: u32) -> u64 {
+    debug_assert!(n < 100_000_000);
+    // Two 32-bit lanes of 4 digits each: [n / 10^4, n % 10^4].
+    let v = u64::from(n / 10_000) | (u64::from(n % 10_000) << 32);
+    // Four 16-bit lanes of 2 digits: x / 100 is (x * 10486) >> 20 for x < 10^4.
+    let hundreds = ((v * 10_486) >> 20) & 0x0000_007f_0000_007f;
+    let v = hundreds | ((v - hundreds * 100) << 16);
+    // Eight 8-bit lanes of 1 digit: x / 10 is (x * 103) >> 10 for x < 100.
+    let tens = ((v * 103) >> 10) & 0x000f_000f_000f_000f;
+    let v = tens | ((v - tens * 10) << 8);
+    v | 0x3030_3030_3030_3030
 }
 
 #[inline]
@@ -157,6 +184,28 @@ pub(crate) fn write_u128<S: Sink>(sink: &mut S, n: u128) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eight_digit_words_match_std_formatting() {
+        let mut check = |n: u64| {
+            let mut room = Vec::with_capacity(32);
+            push_decimal(&mut room, n, u64_len(n));
+            assert_eq!(room, n.to_string().as_bytes(), "{n}");
+            let mut tight = Vec::new(); // no room for 8 bytes: the other path
+            push_decimal(&mut tight, n, u64_len(n));
+            assert_eq!(tight, n.to_string().as_bytes(), "{n}");
+        };
+        (0..200_000).for_each(&mut check);
+        for digits in 1..=20u32 {
+            let p = 10u64.saturating_pow(digits);
+            for n in [p / 10, p - 1, p, p.saturating_add(1), p / 3, p / 7] {
+                check(n);
+            }
+        }
+        // A spread over the whole 8-digit range.
+        (0..100_000_000u64).step_by(9_973).for_each(&mut check);
+        check(u64::MAX);
+    }
 
     #[test]
     fn decimal_formatting_matches_std() {
