@@ -87,6 +87,10 @@ type ErrorOf<S> = <<S as Stream>::Item as SseItem>::Error;
 /// Default bound for coalescing ready events into one chunk.
 const DEFAULT_MAX_CHUNK: u32 = 64 * 1024;
 
+/// Events at least this large go out alone, without a copy: coalescing them would cost
+/// more (a copy of every byte) than it saves (a few bytes of chunk framing).
+const ALONE_FROM: usize = 1024;
+
 pin_project! {
     /// A `text/event-stream` body made from a stream of events.
     ///
@@ -113,9 +117,9 @@ pin_project! {
     ///
     /// - **No added latency.** Events that are ready together are coalesced into one
     ///   chunk (up to [`max_chunk_size`](SseBody::max_chunk_size), 64 KiB by
-    ///   default); the body never waits for more. An event that is alone in its chunk
-    ///   is passed on without a copy, so an [`EncodedEvent`] shared between many
-    ///   bodies is sent as the very same bytes.
+    ///   default); the body never waits for more. Events of 1 KiB or more, and an
+    ///   event that is alone, go out in their own chunk without a copy, so an
+    ///   [`EncodedEvent`] shared between many bodies is sent as the very same bytes.
     /// - **Errors.** An error from the stream is returned after the events before it,
     ///   and ends the body. Servers answer a body error by aborting the response
     ///   (hyper resets the HTTP/2 stream, or closes the HTTP/1.1 connection), which can
@@ -448,7 +452,7 @@ where
         if let Some(held) = this.extras.as_deref_mut().and_then(|x| x.held.take()) {
             single = Some(held.encode().into_bytes());
         }
-        while !matches!(&single, Some(first) if first.len() >= max_chunk) {
+        while !matches!(&single, Some(first) if first.len() >= max_chunk.min(ALONE_FROM)) {
             let event = match this.stream.as_mut().poll_next(cx) {
                 Poll::Pending => break,
                 Poll::Ready(None) => {
@@ -478,9 +482,11 @@ where
                     }
                     let queued = this.buf.len();
                     event.encode_to(this.buf);
-                    if this.buf.len() > max_chunk && !ended {
-                        // It overflows the chunk: it opens the next one instead. (Checked
-                        // after the copy, which only goes to waste once per chunk.)
+                    let added = this.buf.len() - queued;
+                    if (this.buf.len() > max_chunk || added >= ALONE_FROM) && !ended {
+                        // It overflows the chunk, or is large enough to go alone: it
+                        // opens the next chunk instead. (Checked after the copy, which
+                        // only goes to waste once per chunk.)
                         this.buf.truncate(queued);
                         this.extras.get_or_insert_with(Box::default).held = Some(event);
                         break;
@@ -488,7 +494,7 @@ where
                 }
             }
             let len = single.as_ref().map_or(this.buf.len(), Bytes::len);
-            if ended || len >= max_chunk {
+            if ended || len >= max_chunk || (single.is_some() && len >= ALONE_FROM) {
                 break;
             }
         }

@@ -107,6 +107,39 @@ async fn a_large_event_after_small_ones_starts_its_own_chunk_without_a_copy() {
 }
 
 #[tokio::test]
+async fn events_of_a_kibibyte_or_more_go_alone_and_small_ones_still_coalesce() {
+    let big: Vec<EncodedEvent> = (0..3)
+        .map(|i| data(&format!("{i}").repeat(1100)).encode())
+        .collect();
+    let events = stream::iter([
+        Event::with_data("a"),
+        Event::from(big[0].clone()),
+        Event::from(big[1].clone()),
+        Event::with_data("b"),
+        Event::with_data("c"),
+        Event::from(big[2].clone()),
+    ]);
+    let chunks: Vec<Bytes> = SseBody::from_events(events)
+        .map(|c| c.unwrap())
+        .collect()
+        .await;
+    assert_eq!(chunks.len(), 5, "{chunks:?}");
+    assert_eq!(chunks[0], "data: a\n\n");
+    assert_eq!(chunks[3], "data: b\n\ndata: c\n\n");
+    for (chunk, big) in [
+        (&chunks[1], &big[0]),
+        (&chunks[2], &big[1]),
+        (&chunks[4], &big[2]),
+    ] {
+        assert_eq!(
+            chunk.as_ptr(),
+            big.as_bytes().as_ptr(),
+            "a large event was copied"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_lone_encoded_event_is_sent_without_copying() {
     let shared: EncodedEvent = data("to everyone").encode();
     let (tx, mut rx) = mpsc::unbounded_channel::<EncodedEvent>();
