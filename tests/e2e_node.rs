@@ -49,28 +49,7 @@ fn check_resume_hits(server: &Server, run: &str, ids: &[String]) {
     );
     assert_eq!(hits[1].last_event_id, Ok(Some(ids[2].clone())));
     assert_eq!(hits[2].last_event_id, Ok(Some(ids[5].clone())));
-    for (i, (retry, how)) in [(RETRY_FIRST, "end"), (RETRY_SECOND, "abort")]
-        .into_iter()
-        .enumerate()
-    {
-        let (dropped, how_dropped) = hits[i]
-            .dropped
-            .lock()
-            .unwrap()
-            .expect("the stream was dropped");
-        assert_eq!(how_dropped, how);
-        let delay = hits[i + 1].at.duration_since(dropped);
-        eprintln!(
-            "{run}: reconnect {} after {how}: {delay:?} (retry {retry:?})",
-            i + 1
-        );
-        assert!(
-            delay + Duration::from_millis(50) >= retry
-                && delay <= retry + Duration::from_millis(1000),
-            "{run}: reconnect {} after {delay:?}, retry was {retry:?}",
-            i + 1
-        );
-    }
+    assert_reconnects_waited_for_retry(run, &hits);
 }
 
 /// npm `eventsource` rebuilds every event exactly. Its `lastEventId` is the id of

@@ -824,6 +824,34 @@ impl ScenarioBuilder {
 /// The `retry` of the resumption scenario's first connection, and of its second.
 pub const RETRY_FIRST: Duration = Duration::from_millis(700);
 pub const RETRY_SECOND: Duration = Duration::from_millis(1600);
+
+/// Checks that a client of the resume scenario reconnected after the `retry` the server
+/// sent each time (not its own default): [`RETRY_FIRST`] after the clean end, then
+/// [`RETRY_SECOND`] after the abort. `hits` are the scenario's requests in order.
+pub fn assert_reconnects_waited_for_retry(run: &str, hits: &[Arc<Hit>]) {
+    for (i, (retry, how)) in [(RETRY_FIRST, "end"), (RETRY_SECOND, "abort")]
+        .into_iter()
+        .enumerate()
+    {
+        let (dropped, how_dropped) = hits[i]
+            .dropped
+            .lock()
+            .unwrap()
+            .expect("the stream was dropped");
+        assert_eq!(how_dropped, how);
+        let delay = hits[i + 1].at.duration_since(dropped);
+        eprintln!(
+            "{run}: reconnect {} after {how}: {delay:?} (retry {retry:?})",
+            i + 1
+        );
+        assert!(
+            delay + Duration::from_millis(50) >= retry
+                && delay <= retry + Duration::from_millis(1000),
+            "{run}: reconnect {} after {delay:?}, retry was {retry:?}",
+            i + 1
+        );
+    }
+}
 /// How long the resumption scenario waits after its sixth event before it fails the
 /// body. Settable (`SSEWIRE_E2E_DROP_AFTER_MS`) to show what happens with no wait.
 static DROP_AFTER_MS: std::sync::LazyLock<u64> = std::sync::LazyLock::new(|| {
