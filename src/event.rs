@@ -8,7 +8,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use crate::encoded::EncodedEvent;
 use crate::error::{EventError, Field};
 use crate::fields::{EventId, EventType};
-use crate::scan::{count_line_breaks, find_line_break, has_line_break};
+use crate::scan::{count_line_breaks, find_line_break, has_line_break, split_line};
 use crate::wire::{push_decimal, u128_len, u64_len, write_u128, Sink, SliceSink};
 
 /// Whether a `data:` line is open for a [`DataWriter`](crate::DataWriter).
@@ -625,22 +625,17 @@ impl Event {
     fn write_data_text(&mut self, text: &[u8], streaming: bool) -> bool {
         let mut rest = text;
         loop {
-            match find_line_break(rest) {
-                None => {
-                    self.lines.extend_from_slice(rest);
-                    return false;
-                }
-                Some(i) => {
-                    self.lines.extend_from_slice(&rest[..i]);
-                    self.lines.extend_from_slice(b"\ndata: ");
-                    let crlf = rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n');
-                    let ended_with_cr = rest[i] == b'\r' && i + 1 == rest.len();
-                    rest = &rest[i + 1 + usize::from(crlf)..];
-                    if ended_with_cr && streaming {
-                        return true;
-                    }
-                }
+            let (line, next) = split_line(rest);
+            self.lines.extend_from_slice(line);
+            let Some(next) = next else {
+                return false;
+            };
+            self.lines.extend_from_slice(b"\ndata: ");
+            // A CR that ends this piece may pair with an LF that starts the next.
+            if streaming && next.is_empty() && rest.ends_with(b"\r") {
+                return true;
             }
+            rest = next;
         }
     }
 
@@ -650,13 +645,7 @@ impl Event {
         self.reserve_lines(text.len() + b": \n".len() + breaks * b": ".len());
         let mut rest = text;
         loop {
-            let (line, next) = match find_line_break(rest) {
-                None => (rest, None),
-                Some(i) => {
-                    let crlf = rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n');
-                    (&rest[..i], Some(&rest[i + 1 + usize::from(crlf)..]))
-                }
-            };
+            let (line, next) = split_line(rest);
             if line.is_empty() {
                 self.lines.extend_from_slice(b":\n");
             } else {

@@ -159,6 +159,20 @@ pub(crate) fn count_line_breaks(s: &[u8]) -> usize {
     n + k + rest.iter().filter(|&&b| is_break(b)).count()
 }
 
+/// Splits off the first line of `s`: the text before its first line break, and what
+/// follows the break (`None` when there is no break). CRLF is one break; CR and LF
+/// alone are one each.
+#[inline]
+pub(crate) fn split_line(s: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match find_line_break(s) {
+        None => (s, None),
+        Some(i) => {
+            let crlf = s[i] == b'\r' && s.get(i + 1) == Some(&b'\n');
+            (&s[..i], Some(&s[i + 1 + usize::from(crlf)..]))
+        }
+    }
+}
+
 /// Position of the first byte of `s` that is CR, LF, or (when `nul` is set) NUL.
 pub(crate) fn find_forbidden(s: &[u8], nul: bool) -> Option<usize> {
     s.iter().position(|&b| is_break(b) || (nul && b == 0))
@@ -257,6 +271,15 @@ mod tests {
     fn counts_all_breaks() {
         let s = "a\r\nb\nc\rd\n\n".repeat(40);
         assert_eq!(count_line_breaks(s.as_bytes()), 6 * 40);
+    }
+
+    #[test]
+    fn split_line_treats_crlf_as_one_break() {
+        assert_eq!(split_line(b"a\r\nb"), (&b"a"[..], Some(&b"b"[..])));
+        assert_eq!(split_line(b"a\rb"), (&b"a"[..], Some(&b"b"[..])));
+        assert_eq!(split_line(b"a\n\rb"), (&b"a"[..], Some(&b"\rb"[..])));
+        assert_eq!(split_line(b"a\r"), (&b"a"[..], Some(&b""[..])));
+        assert_eq!(split_line(b"abc"), (&b"abc"[..], None));
     }
 
     #[test]

@@ -149,27 +149,10 @@ async fn resume(transport: Transport, run: &str) {
     // Every event exactly once, in order, with its id.
     let ids = resume_ids(true);
     let got = without_time(&result["events"], &["type", "data", "lastEventId"]);
-    let want: Vec<Value> = RESUME_DATA
-        .iter()
-        .zip(&ids)
-        .enumerate()
-        .map(|(i, (data, id))| {
-            let ty = if i == ids.len() - 1 {
-                "done"
-            } else {
-                "message"
-            };
-            json!({ "type": ty, "data": data, "lastEventId": id })
-        })
-        .collect();
+    let want = resume_expected(true);
     assert_eq!(got, want, "Chromium's events across two drops");
     // Two drops, two reconnections (each an `error` while CONNECTING), three opens.
-    let states: Vec<_> = result["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["readyState"].clone())
-        .collect();
+    let states = ready_states(&result["errors"]);
     assert_eq!(
         states,
         [json!(0), json!(0)],
@@ -238,12 +221,7 @@ async fn http1_answering_204_stops_reconnecting() {
         [json!({ "type": "message", "data": "before 204", "lastEventId": "s1" })]
     );
     // The clean end made it reconnect (CONNECTING); the 204 closed it for good.
-    let states: Vec<_> = result["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["readyState"].clone())
-        .collect();
+    let states = ready_states(&result["errors"]);
     assert_eq!(
         states,
         [json!(0), json!(2)],

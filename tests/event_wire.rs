@@ -554,6 +554,9 @@ fn data_writer_fmt_write_splits_lines_across_writes() {
         (&["a\r"], "data: a\ndata: \n\n"),
         (&["a\n", "\n"], "data: a\ndata: \ndata: \n\n"),
         (&["a\r\n", "b"], "data: a\ndata: b\n\n"),
+        // A CRLF that ends a write is a whole break: an LF next is another one.
+        (&["\r\n", "\n"], "data: \ndata: \ndata: \n\n"),
+        (&["a\r\n", "\n", "b"], "data: a\ndata: \ndata: b\n\n"),
         (&["\r", "\n", "\r", "\n"], "data: \ndata: \ndata: \n\n"),
         (&["x\r", "\n"], "data: x\ndata: \n\n"),
         (&["é", "\u{feff}", "😀"], "data: é\u{feff}😀\n\n"),

@@ -881,6 +881,36 @@ pub fn resume_ids(unicode: bool) -> Vec<String> {
 /// The data of the resumption scenario's events.
 pub const RESUME_DATA: [&str; 8] = ["one", "two", "three", "four", "five", "six", "seven", "end"];
 
+/// The events a WHATWG `EventSource` reports for the resumption scenario, in the
+/// shape the recording scripts use: every event once, in order, the last one of type
+/// `done`.
+pub fn resume_expected(unicode: bool) -> Vec<Value> {
+    let ids = resume_ids(unicode);
+    RESUME_DATA
+        .iter()
+        .zip(&ids)
+        .enumerate()
+        .map(|(i, (data, id))| {
+            let ty = if i == ids.len() - 1 {
+                "done"
+            } else {
+                "message"
+            };
+            json!({ "type": ty, "data": data, "lastEventId": id })
+        })
+        .collect()
+}
+
+/// The `readyState` a client reported with each of its `error` events.
+pub fn ready_states(errors: &Value) -> Vec<Value> {
+    errors
+        .as_array()
+        .expect("the script reports an array of errors")
+        .iter()
+        .map(|e| e["readyState"].clone())
+        .collect()
+}
+
 /// The stream for one connection of the resumption scenario, starting at event
 /// `start` (the one after the client's `Last-Event-ID`).
 fn resume_stream(
