@@ -27,7 +27,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use ssewire::{Event, Hub, HubConfig, KeepAlive};
+use ssewire::hub::{Config, Hub};
+use ssewire::{Event, EventId, KeepAlive};
 use tokio::sync::watch;
 
 /// How many recent messages a new visitor sees.
@@ -63,7 +64,7 @@ async fn main() {
         }
     };
     let app = App {
-        hub: Hub::new(HubConfig::new().with_history(1000)),
+        hub: Hub::new(Config::new().with_history(1000)),
         keep_alive: KeepAlive::tokio(),
         kick: watch::channel(0).0,
     };
@@ -87,14 +88,14 @@ async fn main() {
 /// The event stream: every browser subscribes to the one "room" topic.
 async fn events(State(app): State<App>, headers: HeaderMap) -> Response {
     // A browser sends Last-Event-ID only when it reconnects.
-    let last_id = match ssewire::last_event_id(&headers) {
-        Ok(id) => id,
+    let last_id: Option<EventId> = match ssewire::last_event_id(&headers) {
+        Ok(id) => id.and_then(|id| id.try_into().ok()),
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
     let subscriber = app
         .hub
         .topic("room")
-        .subscribe_with_backlog(last_id.as_deref(), BACKLOG);
+        .subscribe_with_backlog(last_id.as_ref(), BACKLOG);
     if let Some(id) = &last_id {
         println!("reconnect after id {id}: {:?}", subscriber.resume());
     }

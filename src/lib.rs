@@ -15,7 +15,7 @@
 //!   [`accepts_event_stream`];
 //! - [`Decoder`] and [`DecodeStream`]: the client side, a spec-exact incremental
 //!   parser for response bodies from hyper, reqwest or anything that yields bytes;
-//! - `Hub` (feature `broadcast`): fan-out to many clients, each event encoded once,
+//! - [`hub`] (feature `broadcast`): fan-out to many clients, each event encoded once,
 //!   with bounded history and exact `Last-Event-ID` resumption.
 //!
 //! [WHATWG spec]: https://html.spec.whatwg.org/multipage/server-sent-events.html
@@ -148,7 +148,7 @@
 //! | `tokio` | `TokioTimer`, `KeepAlive::tokio` |
 //! | `http-body` | `http_body::Body` for [`SseBody`] |
 //! | `axum` | `IntoResponse` for [`SseBody`] (through `axum-core`; implies `http-body`) |
-//! | `broadcast` | `Hub`, `Topic`, `Subscriber`: fan-out with replay (std only) |
+//! | `broadcast` | the [`hub`] module: fan-out with replay (std only) |
 //!
 //! None is on by default: the core depends only on `bytes`, `futures-core`,
 //! `pin-project-lite`, `http` and `thiserror`.
@@ -168,13 +168,16 @@ mod error;
 mod event;
 mod fields;
 #[cfg(feature = "broadcast")]
-mod hub;
+#[cfg_attr(docsrs, doc(cfg(feature = "broadcast")))]
+pub mod hub;
 #[cfg(feature = "json")]
 mod json;
 mod keep_alive;
 mod last_event_id;
 mod response;
 mod scan;
+#[cfg_attr(not(feature = "broadcast"), allow(dead_code))]
+mod sync;
 mod timer;
 mod wire;
 
@@ -186,11 +189,6 @@ pub use encoded::EncodedEvent;
 pub use error::{EventError, Field};
 pub use event::Event;
 pub use fields::{EventId, EventType};
-#[cfg(feature = "broadcast")]
-#[cfg_attr(docsrs, doc(cfg(feature = "broadcast")))]
-pub use hub::{
-    Hub, HubConfig, HubStats, IdPolicy, LagPolicy, LostReason, Resume, Subscriber, Topic,
-};
 pub use keep_alive::KeepAlive;
 pub use last_event_id::{
     last_event_id, last_event_id_with_limit, LastEventIdError, DEFAULT_LAST_EVENT_ID_LIMIT,

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use futures_util::{FutureExt, StreamExt};
-use ssewire::{
-    Event, EventId, EventType, Hub, HubConfig, IdPolicy, LagPolicy, LostReason, Resume, Subscriber,
-    Topic,
+use ssewire::hub::{
+    Config, Hub, IdPolicy, LagPolicy, LostReason, Resume, Subscriber, Topic,
 };
+use ssewire::{EncodedEvent, Event, EventId, EventType};
 
 #[path = "common/spec_parser.rs"]
 #[allow(dead_code)]
@@ -25,8 +25,8 @@ struct Got {
     data: String,
 }
 
-fn parse(event: &Event) -> Got {
-    let bytes = event.clone().encode().into_bytes();
+fn parse(event: &EncodedEvent) -> Got {
+    let bytes = event.clone().into_bytes();
     let parsed = spec_parser::parse(&bytes);
     let mut events = parsed.events();
     assert_eq!(events.len(), 1, "one event per item: {bytes:?}");
@@ -52,7 +52,7 @@ fn drain(subscriber: &mut Subscriber) -> (Vec<Got>, bool) {
     let mut got = Vec::new();
     loop {
         match subscriber.next().now_or_never() {
-            Some(Some(Ok(event))) => got.push(parse(&event)),
+            Some(Some(event)) => got.push(parse(&event)),
             Some(None) => return (got, true),
             None => return (got, false),
         }
@@ -67,8 +67,13 @@ fn data(got: &[Got]) -> Vec<&str> {
     got.iter().map(|g| g.data.as_str()).collect()
 }
 
-fn config() -> HubConfig {
-    HubConfig::new().with_first_id(1)
+/// A `Last-Event-ID` as a client sends it.
+fn last(id: &str) -> EventId {
+    EventId::new(id).unwrap()
+}
+
+fn config() -> Config {
+    Config::new().with_first_id(1)
 }
 
 fn publish_n(topic: &Topic, range: std::ops::Range<u32>) {
@@ -89,8 +94,8 @@ fn every_subscriber_gets_the_same_bytes() {
 
     let mut pointers = Vec::new();
     for subscriber in &mut subscribers {
-        let event = subscriber.next().now_or_never().unwrap().unwrap().unwrap();
-        let bytes = event.encode().into_bytes();
+        let event = subscriber.next().now_or_never().unwrap().unwrap();
+        let bytes = event.into_bytes();
         assert_eq!(&bytes[..], b"event: note\nid: 1\ndata: shared\n\n");
         pointers.push(bytes.as_ptr());
     }
@@ -100,7 +105,7 @@ fn every_subscriber_gets_the_same_bytes() {
     );
 
     // Through the body adapter too: an event alone in its chunk is passed through.
-    let mut body = topic.subscribe(Some("0")).into_body();
+    let mut body = topic.subscribe(Some(&last("0"))).into_body();
     let chunk = body.next().now_or_never().unwrap().unwrap().unwrap();
     assert_eq!(
         chunk.as_ptr(),
@@ -111,7 +116,7 @@ fn every_subscriber_gets_the_same_bytes() {
 
 #[test]
 fn assigned_ids_are_consecutive_and_replace_the_publishers() {
-    let topic = Topic::new(HubConfig::new().with_first_id(41));
+    let topic = Topic::new(Config::new().with_first_id(41));
     let mut subscriber = topic.subscribe(None);
     assert_eq!(topic.publish(Event::with_data("a")), 41);
     assert_eq!(topic.publish(Event::new().id(7u8).data("b")), 42);
@@ -131,15 +136,15 @@ fn ids_start_from_the_clock_by_default() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_micros() as u64;
-    let topic = Topic::new(HubConfig::new());
+    let topic = Topic::new(Config::new());
     let first = topic.publish(Event::with_data("x"));
     assert!(first >= before, "{first} < {before}");
     // A restarted server's topic starts above every id the old one issued ...
     std::thread::sleep(Duration::from_millis(2));
-    let restarted = Topic::new(HubConfig::new());
+    let restarted = Topic::new(Config::new());
     restarted.publish(Event::with_data("y"));
     // ... so the old id is recognised as not resumable, never resumed wrongly.
-    let resume = restarted.subscribe(Some(&first.to_string())).resume();
+    let resume = restarted.subscribe(Some(&last(&first.to_string()))).resume();
     assert_eq!(
         resume,
         Resume::HistoryLost {
@@ -152,7 +157,7 @@ fn ids_start_from_the_clock_by_default() {
 fn exact_resume_replays_then_goes_live() {
     let topic = Topic::new(config());
     publish_n(&topic, 0..5); // ids 1..=5
-    let mut subscriber = topic.subscribe(Some("2"));
+    let mut subscriber = topic.subscribe(Some(&last("2")));
     assert_eq!(subscriber.resume(), Resume::Exact { replayed: 3 });
     topic.publish(Event::with_data("e5")); // id 6, published after subscribing
     let (got, _) = drain(&mut subscriber);
@@ -160,7 +165,7 @@ fn exact_resume_replays_then_goes_live() {
     assert_eq!(data(&got), ["e2", "e3", "e4", "e5"]);
 
     // Resuming from the newest id replays nothing, and is still exact.
-    let mut caught_up = topic.subscribe(Some("6"));
+    let mut caught_up = topic.subscribe(Some(&last("6")));
     assert_eq!(caught_up.resume(), Resume::Exact { replayed: 0 });
     assert!(drain(&mut caught_up).0.is_empty());
     topic.publish(Event::with_data("e6"));
@@ -170,13 +175,13 @@ fn exact_resume_replays_then_goes_live() {
 #[test]
 fn an_empty_topic_resumes_from_the_id_before_its_first() {
     // What a history-lost event on an empty topic tells the client to send back.
-    let topic = Topic::new(HubConfig::new().with_first_id(10));
+    let topic = Topic::new(Config::new().with_first_id(10));
     assert_eq!(
-        topic.subscribe(Some("9")).resume(),
+        topic.subscribe(Some(&last("9"))).resume(),
         Resume::Exact { replayed: 0 }
     );
-    assert!(topic.subscribe(Some("8")).resume().is_history_lost());
-    assert!(topic.subscribe(Some("10")).resume().is_history_lost()); // ahead
+    assert!(topic.subscribe(Some(&last("8"))).resume().is_history_lost());
+    assert!(topic.subscribe(Some(&last("10"))).resume().is_history_lost()); // ahead
 }
 
 #[test]
@@ -185,7 +190,7 @@ fn expired_history_is_signalled_with_the_exact_gap() {
     publish_n(&topic, 0..10); // ids 1..=10; history keeps 8, 9, 10
 
     // Saw 4: 5, 6, 7 are gone. Live start: 8, 9, 10 are skipped too.
-    let mut live = topic.subscribe(Some("4"));
+    let mut live = topic.subscribe(Some(&last("4")));
     assert_eq!(
         live.resume(),
         Resume::HistoryLost {
@@ -203,7 +208,7 @@ fn expired_history_is_signalled_with_the_exact_gap() {
     );
 
     // With an unlimited backlog only the truly lost ones are missed.
-    let mut backlog = topic.subscribe_with_backlog(Some("4"), usize::MAX);
+    let mut backlog = topic.subscribe_with_backlog(Some(&last("4")), usize::MAX);
     let (got, _) = drain(&mut backlog);
     assert_eq!(got[0].data, r#"{"reason":"expired","missed":3}"#);
     assert_eq!(
@@ -213,13 +218,13 @@ fn expired_history_is_signalled_with_the_exact_gap() {
     assert_eq!(ids(&got[1..]), ["8", "9", "10"]);
 
     // The id the history-lost event carried resumes exactly.
-    assert!(topic.subscribe(Some("7")).resume().is_exact());
+    assert!(topic.subscribe(Some(&last("7"))).resume().is_exact());
     assert_eq!(topic.stats().history_lost, 2);
 }
 
 #[test]
 fn unknown_ids_are_signalled() {
-    let topic = Topic::new(HubConfig::new().with_first_id(100));
+    let topic = Topic::new(Config::new().with_first_id(100));
     publish_n(&topic, 0..3); // 100, 101, 102
     for id in [
         "abc",
@@ -231,7 +236,7 @@ fn unknown_ids_are_signalled() {
         " 101",
         "101\u{301}",
     ] {
-        let mut subscriber = topic.subscribe(Some(id));
+        let mut subscriber = topic.subscribe(Some(&last(id)));
         assert_eq!(
             subscriber.resume(),
             Resume::HistoryLost {
@@ -248,7 +253,7 @@ fn unknown_ids_are_signalled() {
     // No id, and an empty id, are a new client.
     assert_eq!(topic.subscribe(None).resume(), Resume::New { backlog: 0 });
     assert_eq!(
-        topic.subscribe(Some("")).resume(),
+        topic.subscribe(Some(&last(""))).resume(),
         Resume::New { backlog: 0 }
     );
 }
@@ -268,7 +273,7 @@ fn backlog_for_new_clients() {
 #[test]
 fn keep_policy_resumes_from_the_publishers_ids() {
     let topic = Topic::new(
-        HubConfig::new()
+        Config::new()
             .with_id_policy(IdPolicy::Keep)
             .with_history(4),
     );
@@ -277,18 +282,18 @@ fn keep_policy_resumes_from_the_publishers_ids() {
     topic.publish(Event::new().try_id("b").unwrap().data("2"));
     topic.publish(Event::new().try_id("é-☃").unwrap().data("3"));
 
-    let mut after_a = topic.subscribe(Some("a"));
+    let mut after_a = topic.subscribe(Some(&last("a")));
     assert_eq!(after_a.resume(), Resume::Exact { replayed: 3 });
     let (got, _) = drain(&mut after_a);
     assert_eq!(data(&got), ["no id", "2", "3"]);
     assert_eq!(ids(&got), ["", "b", "é-☃"]);
 
-    let mut after_unicode = topic.subscribe(Some("é-☃"));
+    let mut after_unicode = topic.subscribe(Some(&last("é-☃")));
     assert_eq!(after_unicode.resume(), Resume::Exact { replayed: 0 });
     topic.publish(Event::new().try_id("c").unwrap().data("4")); // pushes "a" out
     assert_eq!(data(&drain(&mut after_unicode).0), ["4"]);
 
-    let lost = topic.subscribe(Some("a"));
+    let lost = topic.subscribe(Some(&last("a")));
     assert_eq!(
         lost.resume(),
         Resume::HistoryLost {
@@ -299,9 +304,9 @@ fn keep_policy_resumes_from_the_publishers_ids() {
     // A repeated id resumes after its newest use.
     topic.publish(Event::new().try_id("b").unwrap().data("5"));
     topic.publish(Event::new().try_id("d").unwrap().data("6"));
-    assert_eq!(data(&drain(&mut topic.subscribe(Some("b"))).0), ["6"]);
+    assert_eq!(data(&drain(&mut topic.subscribe(Some(&last("b")))).0), ["6"]);
     // The history-lost event names the newest id, so a reconnect resumes from there.
-    let (got, _) = drain(&mut topic.subscribe(Some("zzz")));
+    let (got, _) = drain(&mut topic.subscribe(Some(&last("zzz"))));
     assert_eq!(got[0].event_type, "history-lost");
     assert_eq!(got[0].id, "d");
 }
@@ -319,7 +324,7 @@ fn history_is_bounded_by_count_bytes_and_age() {
 
     let event_len = Event::new().id(10u32).data("x").encode().len(); // "id: 10\ndata: x\n\n"
     let by_bytes = Topic::new(
-        HubConfig::new()
+        Config::new()
             .with_first_id(10)
             .with_history_bytes(3 * event_len),
     );
@@ -333,14 +338,14 @@ fn history_is_bounded_by_count_bytes_and_age() {
     let tiny = Topic::new(config().with_history_bytes(1));
     tiny.publish(Event::with_data("big enough"));
     assert_eq!(tiny.stats().history_events, 1);
-    let mut late = tiny.subscribe(Some("0"));
+    let mut late = tiny.subscribe(Some(&last("0")));
     assert_eq!(data(&drain(&mut late).0), ["big enough"]);
 
     let by_age = Topic::new(config().with_history_age(Duration::from_millis(200)));
     publish_n(&by_age, 0..3);
     std::thread::sleep(Duration::from_millis(400));
     // Subscribing drops what is too old before looking the id up.
-    let resume = by_age.subscribe(Some("1")).resume();
+    let resume = by_age.subscribe(Some(&last("1"))).resume();
     assert_eq!(
         resume,
         Resume::HistoryLost {
@@ -366,7 +371,7 @@ fn lag_disconnects_and_the_client_resumes_from_history() {
     );
     assert_eq!(topic.stats().disconnected_for_lag, 1);
     // The browser reconnects with the last id it got (5) and loses nothing.
-    let mut back = topic.subscribe(Some("5"));
+    let mut back = topic.subscribe(Some(&last("5")));
     assert!(back.resume().is_exact());
     assert_eq!(ids(&drain(&mut back).0).len(), 11);
 }
@@ -418,7 +423,7 @@ fn a_subscriber_whose_next_event_left_the_history_lags() {
 fn a_long_replay_does_not_count_as_lag() {
     let topic = Topic::new(config().with_history(1000).with_max_lag(10));
     publish_n(&topic, 0..500);
-    let mut replaying = topic.subscribe(Some("1"));
+    let mut replaying = topic.subscribe(Some(&last("1")));
     publish_n(&topic, 500..505); // 5 live events while it replays: fine
     let (got, ended) = drain(&mut replaying);
     assert!(!ended);
@@ -436,7 +441,7 @@ fn the_topic_closes_when_its_last_handle_is_dropped() {
     other_handle.publish(Event::with_data("still open"));
     let (got, ended) = drain(&mut subscriber);
     assert_eq!((got.len(), ended), (3, false));
-    let mut late = other_handle.subscribe(Some("1"));
+    let mut late = other_handle.subscribe(Some(&last("1")));
     drop(other_handle);
     // Everything published before the close arrives, then the end.
     let (got, ended) = drain(&mut subscriber);
@@ -500,9 +505,9 @@ fn wakers_are_replaced_not_piled_up_and_every_waiter_is_woken_once() {
 fn dropping_a_subscriber_cleans_up_at_once() {
     let topic = Topic::new(config());
     let subscribers: Vec<_> = (0..100).map(|_| topic.subscribe(None)).collect();
-    assert_eq!(topic.subscriber_count(), 100);
+    assert_eq!(topic.stats().subscribers, 100);
     drop(subscribers);
-    assert_eq!(topic.subscriber_count(), 0);
+    assert_eq!(topic.stats().subscribers, 0);
     let stats = topic.stats();
     assert_eq!((stats.subscribed, stats.unsubscribed), (100, 100));
 }
@@ -525,8 +530,8 @@ fn counters() {
     let (got_slow, _) = drain(&mut slow);
     assert_eq!(got_fast.len(), 3);
     assert_eq!(got_slow[0].event_type, "lagged");
-    let lost = topic.subscribe(Some("1"));
-    let exact = topic.subscribe(Some("4"));
+    let lost = topic.subscribe(Some(&last("1")));
+    let exact = topic.subscribe(Some(&last("4")));
     drop(fast);
 
     let per_event = Event::new().id(1u32).data("e0").encode().len() as u64; // every id is one digit
@@ -559,7 +564,7 @@ fn counters() {
 #[test]
 fn the_hub_keeps_topics_by_name_and_adds_up_their_counters() {
     let hub = Hub::new(config());
-    let mut a = hub.subscribe("a", None);
+    let mut a = hub.topic("a").subscribe(None);
     hub.publish("a", Event::with_data("1"));
     hub.publish("b", Event::with_data("2"));
     hub.publish("b", Event::with_data("3"));
@@ -585,7 +590,7 @@ fn the_hub_keeps_topics_by_name_and_adds_up_their_counters() {
     assert_eq!(hub.topic("a").stats().events_published, 0);
 
     // Dropping the hub closes its topics.
-    let mut b = hub.subscribe("b", None);
+    let mut b = hub.topic("b").subscribe(None);
     drop(hub);
     assert!(drain(&mut b).1);
 }
@@ -612,7 +617,7 @@ fn a_subscriber_catching_up_holds_at_most_a_small_batch() {
     let mut subscriber = topic.subscribe(None);
     publish_n(&topic, 0..25);
     // Taking one event takes a batch from the ring under one lock ...
-    let first = subscriber.next().now_or_never().unwrap().unwrap().unwrap();
+    let first = subscriber.next().now_or_never().unwrap().unwrap();
     assert_eq!(parse(&first).id, "1");
     // ... but the position still counts only what was handed out.
     assert_eq!(subscriber.next_position(), 2);
@@ -635,7 +640,7 @@ fn a_subscriber_catching_up_holds_at_most_a_small_batch() {
     publish_n(&topic, 40..50);
     assert!(subscriber.next().now_or_never().is_some());
     drop(subscriber);
-    assert_eq!(topic.subscriber_count(), 0);
+    assert_eq!(topic.stats().subscribers, 0);
 }
 
 #[test]
@@ -670,7 +675,7 @@ fn a_waker_dropped_by_the_hub_may_drop_a_subscriber() {
         drop((waker, owner)); // the hub now holds the only copy
         assert!(poll_once(&mut outer, &Arc::new(CountingWaker::default())));
         assert_eq!(
-            topic.subscriber_count(),
+            topic.stats().subscribers,
             1,
             "the owned subscriber was dropped"
         );
@@ -685,7 +690,7 @@ fn a_waker_dropped_by_the_hub_may_drop_a_subscriber() {
             .is_pending());
         drop((waker, owner));
         drop(outer);
-        assert_eq!(topic.subscriber_count(), 0);
+        assert_eq!(topic.stats().subscribers, 0);
         done.send(()).unwrap();
     });
     finished

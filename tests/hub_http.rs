@@ -16,7 +16,8 @@ use bytes::{Buf, BytesMut};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use ssewire::{Event, HubConfig, LagPolicy, SseBody, Subscriber, Topic};
+use ssewire::hub::{Config, LagPolicy, Subscriber, Topic};
+use ssewire::{Event, EventId, SseBody};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::timeout;
@@ -28,8 +29,11 @@ mod spec_parser;
 const WAIT: Duration = Duration::from_secs(20);
 
 async fn events(State(topic): State<Topic>, headers: HeaderMap) -> SseBody<Subscriber> {
-    let last_id = ssewire::last_event_id(&headers).ok().flatten();
-    topic.subscribe(last_id.as_deref()).into_body()
+    let last_id: Option<EventId> = ssewire::last_event_id(&headers)
+        .ok()
+        .flatten()
+        .and_then(|id| id.try_into().ok());
+    topic.subscribe(last_id.as_ref()).into_body()
 }
 
 /// Serves `topic` at `/events`; returns the address.
@@ -238,7 +242,7 @@ const HISTORY: usize = 64;
 /// no publish call ever waits.
 async fn run_with_a_stalled_client(policy: LagPolicy) -> (Topic, std::net::SocketAddr, TcpStream) {
     let topic = Topic::new(
-        HubConfig::new()
+        Config::new()
             .with_first_id(1)
             .with_history(HISTORY)
             .with_max_lag(HISTORY / 2)
@@ -247,7 +251,7 @@ async fn run_with_a_stalled_client(policy: LagPolicy) -> (Topic, std::net::Socke
     let addr = serve(topic.clone()).await;
     let stalled = stalled_client(addr).await;
     wait_for("the stalled client to subscribe", || {
-        topic.subscriber_count() == 1
+        topic.stats().subscribers == 1
     })
     .await;
 
@@ -326,7 +330,7 @@ async fn run_with_a_stalled_client(policy: LagPolicy) -> (Topic, std::net::Socke
     );
     drop(fast);
     wait_for("the fast clients to leave", || {
-        topic.subscriber_count() == 1
+        topic.stats().subscribers == 1
     })
     .await;
     (topic, addr, stalled)
@@ -353,7 +357,7 @@ async fn a_stalled_client_is_disconnected_and_told_what_it_lost_when_it_returns(
     assert!(last < EVENTS);
     assert_eq!(topic.stats().disconnected_for_lag, 1);
     wait_for("the server to drop the stalled subscriber", || {
-        topic.subscriber_count() == 0
+        topic.stats().subscribers == 0
     })
     .await;
 
@@ -406,11 +410,11 @@ async fn a_stalled_client_skips_ahead_with_a_lagged_event() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnecting_with_last_event_id_resumes_exactly_and_leaving_cleans_up() {
-    let topic = Topic::new(HubConfig::new().with_first_id(1));
+    let topic = Topic::new(Config::new().with_first_id(1));
     let addr = serve(topic.clone()).await;
 
     let mut client = Client::connect(addr, None).await;
-    wait_for("the subscription", || topic.subscriber_count() == 1).await;
+    wait_for("the subscription", || topic.stats().subscribers == 1).await;
     for n in 1..=5 {
         topic.publish(Event::with_data(format!("m{n}")));
     }
@@ -420,7 +424,7 @@ async fn reconnecting_with_last_event_id_resumes_exactly_and_leaving_cleans_up()
     // The client goes away mid-stream: the server drops the body, and the
     // subscriber with it, at once.
     drop(client);
-    wait_for("the subscriber to leave", || topic.subscriber_count() == 0).await;
+    wait_for("the subscriber to leave", || topic.stats().subscribers == 0).await;
 
     for n in 6..=8 {
         topic.publish(Event::with_data(format!("m{n}")));
