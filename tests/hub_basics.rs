@@ -222,6 +222,36 @@ fn expired_history_is_signalled_with_the_exact_gap() {
     assert_eq!(topic.stats().history_lost, 2);
 }
 
+/// Issue 11, item 6: with `IdPolicy::Assign`, only the exact text the topic wrote
+/// resumes; `+160` and `0160` used to resume as 160.
+#[test]
+fn assigned_ids_resume_only_as_written() {
+    let topic = Topic::new(Config::new().with_first_id(159));
+    publish_n(&topic, 0..3); // 159, 160, 161
+    assert_eq!(
+        topic.subscribe(Some(&last("160"))).resume(),
+        Resume::Exact { replayed: 1 }
+    );
+    assert_eq!(
+        topic.subscribe(Some(&EventId::from_u64(160))).resume(),
+        Resume::Exact { replayed: 1 }
+    );
+    for id in ["+160", "0160", "00160", "160.0", "1_60", "１６０"] {
+        let mut subscriber = topic.subscribe(Some(&last(id)));
+        assert_eq!(
+            subscriber.resume(),
+            Resume::HistoryLost {
+                reason: LostReason::Unknown
+            },
+            "id {id:?}"
+        );
+        let (got, _) = drain(&mut subscriber);
+        // Only the history-lost event, with the id to resume from next time.
+        assert_eq!(ids(&got), ["161"], "id {id:?}");
+        assert_eq!(got[0].event_type, "history-lost");
+    }
+}
+
 #[test]
 fn unknown_ids_are_signalled() {
     let topic = Topic::new(Config::new().with_first_id(100));
