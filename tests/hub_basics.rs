@@ -727,3 +727,90 @@ fn a_waker_dropped_by_the_hub_may_drop_a_subscriber() {
         .recv_timeout(Duration::from_secs(10))
         .expect("deadlock: a waker was dropped while the topic was locked");
 }
+
+fn farewell() -> Event {
+    Event::new()
+        .event(EventType::from_static("bye"))
+        .retry(Duration::from_secs(5))
+        .data("")
+}
+
+/// Issue 12, item 6: closing a topic ends every subscriber after what it was owed
+/// and the farewell; later subscribers get their replay, the farewell, and end.
+#[test]
+fn close_ends_every_subscriber_after_what_it_was_owed_and_the_farewell() {
+    let topic = Topic::new(config());
+    let mut caught_up = topic.subscribe(None);
+    let mut behind = topic.subscribe(None);
+    publish_n(&topic, 0..2); // 1, 2
+    assert_eq!(data(&drain(&mut caught_up).0), ["e0", "e1"]);
+    publish_n(&topic, 2..3); // 3
+    let mut waiting = topic.subscribe(None);
+    let waker = Arc::new(CountingWaker::default());
+    assert!(poll_once(&mut waiting, &waker));
+
+    topic.close(Some(farewell()));
+    assert!(topic.is_closed());
+    assert_eq!(waker.0.load(Ordering::SeqCst), 1, "a waiting subscriber is woken");
+    let (got, ended) = drain(&mut waiting);
+    assert_eq!((got.len(), got[0].event_type.as_str(), ended), (1, "bye", true));
+    // Published after the close: dropped.
+    topic.publish(Event::with_data("too late"));
+    assert_eq!(topic.stats().events_published, 3);
+
+    let (got, ended) = drain(&mut caught_up);
+    assert_eq!(data(&got), ["e2", ""]);
+    assert_eq!(got[1].event_type, "bye");
+    assert_eq!(got[1].id, "", "the farewell gets no id");
+    assert!(ended);
+    let (got, ended) = drain(&mut behind);
+    assert_eq!(data(&got), ["e0", "e1", "e2", ""]);
+    assert!(ended);
+
+    // Later: a resuming client gets its replay, then the farewell; a new one only
+    // the farewell. Both end.
+    let (got, ended) = drain(&mut topic.subscribe(Some(&last("1"))));
+    assert_eq!(data(&got), ["e1", "e2", ""]);
+    assert!(ended);
+    let (got, ended) = drain(&mut topic.subscribe(None));
+    assert_eq!((got.len(), got[0].event_type.as_str(), ended), (1, "bye", true));
+
+    // Closing again keeps the first farewell.
+    topic.close(None);
+    let (got, _) = drain(&mut topic.subscribe(None));
+    assert_eq!(got.len(), 1);
+}
+
+#[test]
+fn close_without_farewell_just_ends() {
+    let topic = Topic::new(config());
+    let mut subscriber = topic.subscribe(None);
+    publish_n(&topic, 0..1);
+    topic.close(None);
+    let (got, ended) = drain(&mut subscriber);
+    assert_eq!((data(&got), ended), (vec!["e0"], true));
+    let stats = topic.stats();
+    assert_eq!((stats.events_sent, stats.subscribers), (1, 1));
+}
+
+#[test]
+fn closing_the_hub_closes_every_topic_and_the_ones_named_later() {
+    let hub = Hub::new(config());
+    let mut a = hub.topic("a").subscribe(None);
+    let mut b = hub.topic("b").subscribe(None);
+    hub.publish("a", Event::with_data("for a"));
+    hub.close(Some(farewell()));
+    let (got, ended) = drain(&mut a);
+    assert_eq!((data(&got), ended), (vec!["for a", ""], true));
+    let (got, ended) = drain(&mut b);
+    assert_eq!((got.len(), got[0].event_type.as_str(), ended), (1, "bye", true));
+    let later = hub.topic("c");
+    assert!(later.is_closed());
+    let (got, ended) = drain(&mut later.subscribe(None));
+    assert_eq!((got.len(), got[0].event_type.as_str(), ended), (1, "bye", true));
+    // The farewell was encoded once, for everyone.
+    let bytes: u64 = hub.stats().bytes_sent;
+    let per_farewell = farewell().encode().len() as u64;
+    let for_a = Event::new().id(1u32).data("for a").encode().len() as u64;
+    assert_eq!(bytes, for_a + 3 * per_farewell);
+}

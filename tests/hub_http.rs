@@ -2,7 +2,7 @@
 //! a stalled client does not slow the others or the publisher and costs no memory
 //! beyond the history; each lag policy happens to it; a client that reconnects with
 //! `Last-Event-ID` resumes exactly or is told its history was lost; a client that
-//! goes away is cleaned up at once.
+//! goes away is cleaned up at once; closing the hub lets a graceful shutdown finish.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,8 +16,8 @@ use bytes::{Buf, BytesMut};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use ssewire::hub::{Config, LagPolicy, Subscriber, Topic};
-use ssewire::{Event, EventId, SseBody};
+use ssewire::hub::{Config, Hub, LagPolicy, Subscriber, Topic};
+use ssewire::{Event, EventId, EventType, KeepAlive, SseBody};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::timeout;
@@ -453,4 +453,52 @@ async fn reconnecting_with_last_event_id_resumes_exactly_and_leaving_cleans_up()
         ),
         ("history-lost", r#"{"reason":"unknown"}"#, "9")
     );
+}
+
+/// Issue 12, item 6: with a subscriber connected, `with_graceful_shutdown` used to
+/// wait forever. Closing the hub in the shutdown future sends the farewell, ends
+/// the stream, and `serve` returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_hub_lets_a_graceful_shutdown_finish() {
+    async fn events(State(hub): State<Hub>) -> SseBody<Subscriber> {
+        // With a keep-alive, as in production: it must not hold the body open.
+        let keep_alive = KeepAlive::tokio().interval(Duration::from_secs(60));
+        hub.topic("news").subscribe(None).into_body().keep_alive(keep_alive)
+    }
+
+    let hub = Hub::new(Config::new().with_first_id(1));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new()
+        .route("/events", get(events))
+        .with_state(hub.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown_hub = hub.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+                let farewell = Event::new()
+                    .event(EventType::from_static("shutdown"))
+                    .data("server stopping");
+                shutdown_hub.close(Some(farewell));
+            })
+            .await
+    });
+
+    let mut client = Client::connect(addr, None).await;
+    wait_for("the subscription", || hub.stats().subscribers == 1).await;
+    hub.publish("news", Event::with_data("before"));
+    assert_eq!(client.next().await.unwrap().data, "before");
+
+    stop.send(()).unwrap();
+    let farewell = client.next().await.unwrap();
+    assert_eq!(
+        (farewell.event_type.as_str(), farewell.data.as_str()),
+        ("shutdown", "server stopping")
+    );
+    assert!(client.next().await.is_none(), "the stream ends");
+    let served = timeout(WAIT, server).await.expect("serve returned");
+    served.unwrap().unwrap();
+    assert_eq!(hub.stats().subscribers, 0);
 }
