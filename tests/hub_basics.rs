@@ -814,3 +814,64 @@ fn closing_the_hub_closes_every_topic_and_the_ones_named_later() {
     let for_a = Event::new().id(1u32).data("for a").encode().len() as u64;
     assert_eq!(bytes, for_a + 3 * per_farewell);
 }
+
+/// For relays (the Redis adapter): after `clear_history`, no `Last-Event-ID` from
+/// before resumes, new subscribers get no backlog from before, and current
+/// subscribers continue with what follows.
+#[test]
+fn clear_history_forgets_every_earlier_id_and_current_subscribers_continue() {
+    let topic = Topic::new(config().with_id_policy(IdPolicy::Keep));
+    let entry = |id: &'static str| Event::new().id(EventId::from_static(id)).data(id);
+    let mut current = topic.subscribe(None);
+    topic.publish(entry("1700000000000-0"));
+    topic.publish(entry("1700000000000-1"));
+    assert_eq!(drain(&mut current).0.len(), 2);
+    assert!(topic
+        .subscribe(Some(&last("1700000000000-0")))
+        .resume()
+        .is_exact());
+
+    topic.clear_history();
+    let stats = topic.stats();
+    assert_eq!((stats.history_events, stats.history_bytes), (0, 0));
+    for id in ["1700000000000-0", "1700000000000-1"] {
+        assert_eq!(
+            topic.subscribe(Some(&last(id))).resume(),
+            Resume::HistoryLost {
+                reason: LostReason::Unknown
+            },
+            "{id}"
+        );
+    }
+    let mut newcomer = topic.subscribe_with_backlog(None, usize::MAX);
+    assert_eq!(newcomer.resume(), Resume::New { backlog: 0 });
+
+    topic.publish(entry("1700000000005-0"));
+    let (got, ended) = drain(&mut current);
+    assert_eq!((data(&got), ended), (vec!["1700000000005-0"], false));
+    assert_eq!(data(&drain(&mut newcomer).0), ["1700000000005-0"]);
+    assert_eq!(
+        topic
+            .subscribe(Some(&last("1700000000005-0")))
+            .resume(),
+        Resume::Exact { replayed: 0 }
+    );
+}
+
+#[test]
+fn clear_history_with_assigned_ids_and_a_subscriber_behind() {
+    let topic = Topic::new(config().with_lag_policy(LagPolicy::SkipAhead));
+    let mut behind = topic.subscribe(None);
+    publish_n(&topic, 0..3); // 1, 2, 3
+    topic.clear_history();
+    for seen in ["0", "1", "3"] {
+        assert!(topic.subscribe(Some(&last(seen))).resume().is_history_lost());
+    }
+    // It had not read 1..=3: a gap, announced with its size.
+    let (got, ended) = drain(&mut behind);
+    assert_eq!((got.len(), got[0].event_type.as_str(), ended), (1, "lagged", false));
+    assert_eq!(got[0].data, r#"{"missed":3}"#);
+    publish_n(&topic, 3..4); // 4: ids go on
+    assert_eq!(ids(&drain(&mut behind).0), ["4"]);
+    assert!(topic.subscribe(Some(&last("4"))).resume().is_exact());
+}
