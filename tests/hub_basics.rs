@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use futures_util::{FutureExt, StreamExt};
-use ssewire::hub::{
-    Config, Hub, IdPolicy, LagPolicy, LostReason, Resume, Subscriber, Topic,
-};
+use ssewire::hub::{Config, Hub, IdPolicy, LagPolicy, LostReason, Resume, Subscriber, Topic};
 use ssewire::{EncodedEvent, Event, EventId, EventType};
 
 #[path = "common/spec_parser.rs"]
@@ -144,7 +142,9 @@ fn ids_start_from_the_clock_by_default() {
     let restarted = Topic::new(Config::new());
     restarted.publish(Event::with_data("y"));
     // ... so the old id is recognised as not resumable, never resumed wrongly.
-    let resume = restarted.subscribe(Some(&last(&first.to_string()))).resume();
+    let resume = restarted
+        .subscribe(Some(&last(&first.to_string())))
+        .resume();
     assert_eq!(
         resume,
         Resume::HistoryLost {
@@ -181,7 +181,10 @@ fn an_empty_topic_resumes_from_the_id_before_its_first() {
         Resume::Exact { replayed: 0 }
     );
     assert!(topic.subscribe(Some(&last("8"))).resume().is_history_lost());
-    assert!(topic.subscribe(Some(&last("10"))).resume().is_history_lost()); // ahead
+    assert!(topic
+        .subscribe(Some(&last("10")))
+        .resume()
+        .is_history_lost()); // ahead
 }
 
 #[test]
@@ -302,11 +305,7 @@ fn backlog_for_new_clients() {
 
 #[test]
 fn keep_policy_resumes_from_the_publishers_ids() {
-    let topic = Topic::new(
-        Config::new()
-            .with_id_policy(IdPolicy::Keep)
-            .with_history(4),
-    );
+    let topic = Topic::new(Config::new().with_id_policy(IdPolicy::Keep).with_history(4));
     topic.publish(Event::new().try_id("a").unwrap().data("1"));
     topic.publish(Event::new().data("no id")); // cannot be resumed from
     topic.publish(Event::new().try_id("b").unwrap().data("2"));
@@ -334,7 +333,10 @@ fn keep_policy_resumes_from_the_publishers_ids() {
     // A repeated id resumes after its newest use.
     topic.publish(Event::new().try_id("b").unwrap().data("5"));
     topic.publish(Event::new().try_id("d").unwrap().data("6"));
-    assert_eq!(data(&drain(&mut topic.subscribe(Some(&last("b")))).0), ["6"]);
+    assert_eq!(
+        data(&drain(&mut topic.subscribe(Some(&last("b")))).0),
+        ["6"]
+    );
     // The history-lost event names the newest id, so a reconnect resumes from there.
     let (got, _) = drain(&mut topic.subscribe(Some(&last("zzz"))));
     assert_eq!(got[0].event_type, "history-lost");
@@ -751,9 +753,16 @@ fn close_ends_every_subscriber_after_what_it_was_owed_and_the_farewell() {
 
     topic.close(Some(farewell()));
     assert!(topic.is_closed());
-    assert_eq!(waker.0.load(Ordering::SeqCst), 1, "a waiting subscriber is woken");
+    assert_eq!(
+        waker.0.load(Ordering::SeqCst),
+        1,
+        "a waiting subscriber is woken"
+    );
     let (got, ended) = drain(&mut waiting);
-    assert_eq!((got.len(), got[0].event_type.as_str(), ended), (1, "bye", true));
+    assert_eq!(
+        (got.len(), got[0].event_type.as_str(), ended),
+        (1, "bye", true)
+    );
     // Published after the close: dropped.
     topic.publish(Event::with_data("too late"));
     assert_eq!(topic.stats().events_published, 3);
@@ -773,7 +782,10 @@ fn close_ends_every_subscriber_after_what_it_was_owed_and_the_farewell() {
     assert_eq!(data(&got), ["e1", "e2", ""]);
     assert!(ended);
     let (got, ended) = drain(&mut topic.subscribe(None));
-    assert_eq!((got.len(), got[0].event_type.as_str(), ended), (1, "bye", true));
+    assert_eq!(
+        (got.len(), got[0].event_type.as_str(), ended),
+        (1, "bye", true)
+    );
 
     // Closing again keeps the first farewell.
     topic.close(None);
@@ -803,11 +815,17 @@ fn closing_the_hub_closes_every_topic_and_the_ones_named_later() {
     let (got, ended) = drain(&mut a);
     assert_eq!((data(&got), ended), (vec!["for a", ""], true));
     let (got, ended) = drain(&mut b);
-    assert_eq!((got.len(), got[0].event_type.as_str(), ended), (1, "bye", true));
+    assert_eq!(
+        (got.len(), got[0].event_type.as_str(), ended),
+        (1, "bye", true)
+    );
     let later = hub.topic("c");
     assert!(later.is_closed());
     let (got, ended) = drain(&mut later.subscribe(None));
-    assert_eq!((got.len(), got[0].event_type.as_str(), ended), (1, "bye", true));
+    assert_eq!(
+        (got.len(), got[0].event_type.as_str(), ended),
+        (1, "bye", true)
+    );
     // The farewell was encoded once, for everyone.
     let bytes: u64 = hub.stats().bytes_sent;
     let per_farewell = farewell().encode().len() as u64;
@@ -851,9 +869,7 @@ fn clear_history_forgets_every_earlier_id_and_current_subscribers_continue() {
     assert_eq!((data(&got), ended), (vec!["1700000000005-0"], false));
     assert_eq!(data(&drain(&mut newcomer).0), ["1700000000005-0"]);
     assert_eq!(
-        topic
-            .subscribe(Some(&last("1700000000005-0")))
-            .resume(),
+        topic.subscribe(Some(&last("1700000000005-0"))).resume(),
         Resume::Exact { replayed: 0 }
     );
 }
@@ -865,11 +881,17 @@ fn clear_history_with_assigned_ids_and_a_subscriber_behind() {
     publish_n(&topic, 0..3); // 1, 2, 3
     topic.clear_history();
     for seen in ["0", "1", "3"] {
-        assert!(topic.subscribe(Some(&last(seen))).resume().is_history_lost());
+        assert!(topic
+            .subscribe(Some(&last(seen)))
+            .resume()
+            .is_history_lost());
     }
     // It had not read 1..=3: a gap, announced with its size.
     let (got, ended) = drain(&mut behind);
-    assert_eq!((got.len(), got[0].event_type.as_str(), ended), (1, "lagged", false));
+    assert_eq!(
+        (got.len(), got[0].event_type.as_str(), ended),
+        (1, "lagged", false)
+    );
     assert_eq!(got[0].data, r#"{"missed":3}"#);
     publish_n(&topic, 3..4); // 4: ids go on
     assert_eq!(ids(&drain(&mut behind).0), ["4"]);

@@ -122,8 +122,7 @@ async fn run(scenario: &Scenario, seed: u64) -> Stats {
                     _ => usize::MAX,
                 };
                 let last_event_id = last_id.as_deref().map(|id| EventId::new(id).unwrap());
-                let mut subscriber =
-                    topic.subscribe_with_backlog(last_event_id.as_ref(), backlog);
+                let mut subscriber = topic.subscribe_with_backlog(last_event_id.as_ref(), backlog);
                 log.push(Seen::Connect {
                     next: subscriber.next_position(),
                     resume: subscriber.resume(),

@@ -463,7 +463,10 @@ async fn closing_the_hub_lets_a_graceful_shutdown_finish() {
     async fn events(State(hub): State<Hub>) -> SseBody<Subscriber> {
         // With a keep-alive, as in production: it must not hold the body open.
         let keep_alive = KeepAlive::tokio().interval(Duration::from_secs(60));
-        hub.topic("news").subscribe(None).into_body().keep_alive(keep_alive)
+        hub.topic("news")
+            .subscribe(None)
+            .into_body()
+            .keep_alive(keep_alive)
     }
 
     let hub = Hub::new(Config::new().with_first_id(1));

@@ -72,7 +72,9 @@ mod tests {
 
     #[test]
     fn a_batch_hands_out_in_order_then_nothing() {
-        let events: Vec<_> = (0..20).map(|i| Event::with_data(i.to_string()).encode()).collect();
+        let events: Vec<_> = (0..20)
+            .map(|i| Event::with_data(i.to_string()).encode())
+            .collect();
         let mut batch = Batch::default();
         assert_eq!(batch.fill(events.iter()), BATCH);
         assert_eq!(batch.remaining(), BATCH);

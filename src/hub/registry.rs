@@ -136,7 +136,11 @@ impl Hub {
     /// assert_eq!(hub.topic_names(), vec!["a".to_string()]);
     /// ```
     pub fn topic_names(&self) -> Vec<String> {
-        self.topics().by_name.keys().map(|name| name.to_string()).collect()
+        self.topics()
+            .by_name
+            .keys()
+            .map(|name| name.to_string())
+            .collect()
     }
 
     /// Publishes `event` on the topic called `name` (created if needed); shorthand for

@@ -115,7 +115,6 @@ pub enum LostReason {
     Unknown,
 }
 
-
 /// Where a new subscriber starts (`next`), given where its `Last-Event-ID` led, the
 /// history's `front` and `head`, and the `backlog` it asked for.
 pub(super) fn plan(located: Located, front: u64, head: u64, backlog: usize) -> (u64, Resume) {
@@ -153,15 +152,30 @@ mod tests {
 
     #[test]
     fn new_subscribers_start_at_the_head_or_with_their_backlog() {
-        assert_eq!(plan(Located::NoId, 10, 20, 0), (20, Resume::New { backlog: 0 }));
-        assert_eq!(plan(Located::NoId, 10, 20, 3), (17, Resume::New { backlog: 3 }));
-        assert_eq!(plan(Located::NoId, 10, 20, usize::MAX), (10, Resume::New { backlog: 10 }));
+        assert_eq!(
+            plan(Located::NoId, 10, 20, 0),
+            (20, Resume::New { backlog: 0 })
+        );
+        assert_eq!(
+            plan(Located::NoId, 10, 20, 3),
+            (17, Resume::New { backlog: 3 })
+        );
+        assert_eq!(
+            plan(Located::NoId, 10, 20, usize::MAX),
+            (10, Resume::New { backlog: 10 })
+        );
     }
 
     #[test]
     fn found_ids_replay_exactly_what_follows_them() {
-        assert_eq!(plan(Located::Found(15), 10, 20, 3), (15, Resume::Exact { replayed: 5 }));
-        assert_eq!(plan(Located::Found(20), 10, 20, 0), (20, Resume::Exact { replayed: 0 }));
+        assert_eq!(
+            plan(Located::Found(15), 10, 20, 3),
+            (15, Resume::Exact { replayed: 5 })
+        );
+        assert_eq!(
+            plan(Located::Found(20), 10, 20, 0),
+            (20, Resume::Exact { replayed: 0 })
+        );
     }
 
     #[test]

@@ -267,22 +267,41 @@ mod tests {
         let policy = IdPolicy::Assign;
         assert_eq!(ring.locate(policy, None), Located::NoId);
         assert_eq!(ring.locate(policy, Some(&id("160"))), Located::Found(161));
-        assert_eq!(ring.locate(policy, Some(&EventId::from_u64(160))), Located::Found(161));
+        assert_eq!(
+            ring.locate(policy, Some(&EventId::from_u64(160))),
+            Located::Found(161)
+        );
         assert_eq!(ring.locate(policy, Some(&id("161"))), Located::Found(162));
         assert_eq!(ring.locate(policy, Some(&id("158"))), Located::Expired(159));
         assert_eq!(ring.locate(policy, Some(&id("157"))), Located::Expired(158));
         for wrong in ["0160", "+160", "160 ", " 160", "-1", "", "162", "156", "x"] {
-            assert_eq!(ring.locate(policy, Some(&id(wrong))), Located::Unknown, "{wrong:?}");
+            assert_eq!(
+                ring.locate(policy, Some(&id(wrong))),
+                Located::Unknown,
+                "{wrong:?}"
+            );
         }
-        assert_eq!(ring.locate(policy, Some(&EventId::from(-1i64))), Located::Unknown);
-        assert_eq!(ring.locate(policy, Some(&id("18446744073709551615"))), Located::Unknown);
+        assert_eq!(
+            ring.locate(policy, Some(&EventId::from(-1i64))),
+            Located::Unknown
+        );
+        assert_eq!(
+            ring.locate(policy, Some(&id("18446744073709551615"))),
+            Located::Unknown
+        );
     }
 
     #[test]
     fn zero_is_canonical() {
         let ring = ring_with(&Config::new(), 1, 1);
-        assert_eq!(ring.locate(IdPolicy::Assign, Some(&id("0"))), Located::Found(1));
-        assert_eq!(ring.locate(IdPolicy::Assign, Some(&id("00"))), Located::Unknown);
+        assert_eq!(
+            ring.locate(IdPolicy::Assign, Some(&id("0"))),
+            Located::Found(1)
+        );
+        assert_eq!(
+            ring.locate(IdPolicy::Assign, Some(&id("00"))),
+            Located::Unknown
+        );
     }
 
     #[test]
@@ -299,7 +318,7 @@ mod tests {
         assert_eq!(ring.locate(policy, Some(&id("b"))), Located::Unknown);
         assert_eq!(ring.id_before(policy, 4), Some(id("a")));
         assert_eq!(ring.id_before(policy, 3), None); // left the history
-        // Popping the older "a" (position 1) did not remove the newer one.
+                                                     // Popping the older "a" (position 1) did not remove the newer one.
         ring.push(&config, event("d"), None, Some(id("d")));
         assert_eq!(ring.locate(policy, Some(&id("a"))), Located::Unknown);
         assert_eq!(ring.index.len(), 2);
@@ -309,8 +328,14 @@ mod tests {
     fn keep_ids_match_by_wire_text() {
         let mut ring = Ring::new(1);
         ring.push(&Config::new(), event("x"), None, Some(EventId::from_u64(7)));
-        assert_eq!(ring.locate(IdPolicy::Keep, Some(&id("7"))), Located::Found(2));
-        assert_eq!(ring.locate(IdPolicy::Keep, Some(&id("07"))), Located::Unknown);
+        assert_eq!(
+            ring.locate(IdPolicy::Keep, Some(&id("7"))),
+            Located::Found(2)
+        );
+        assert_eq!(
+            ring.locate(IdPolicy::Keep, Some(&id("07"))),
+            Located::Unknown
+        );
     }
 
     #[test]
@@ -318,20 +343,38 @@ mod tests {
         let config = Config::new();
         let mut ring = ring_with(&config, 1, 3); // ids 1, 2, 3
         ring.clear();
-        assert_eq!((ring.front(), ring.head(), ring.len(), ring.bytes()), (4, 4, 0, 0));
+        assert_eq!(
+            (ring.front(), ring.head(), ring.len(), ring.bytes()),
+            (4, 4, 0, 0)
+        );
         for seen in ["0", "1", "3"] {
-            assert_eq!(ring.locate(IdPolicy::Assign, Some(&id(seen))), Located::Unknown);
+            assert_eq!(
+                ring.locate(IdPolicy::Assign, Some(&id(seen))),
+                Located::Unknown
+            );
         }
         assert_eq!(ring.id_before(IdPolicy::Assign, 4), None);
         ring.push(&config, event("4"), None, None);
-        assert_eq!(ring.locate(IdPolicy::Assign, Some(&id("4"))), Located::Found(5));
-        assert_eq!(ring.id_before(IdPolicy::Assign, 5), Some(EventId::from_u64(4)));
+        assert_eq!(
+            ring.locate(IdPolicy::Assign, Some(&id("4"))),
+            Located::Found(5)
+        );
+        assert_eq!(
+            ring.id_before(IdPolicy::Assign, 5),
+            Some(EventId::from_u64(4))
+        );
 
         let mut keep = Ring::new(1);
         keep.push(&config, event("a"), None, Some(id("a")));
         keep.clear();
-        assert_eq!(keep.locate(IdPolicy::Keep, Some(&id("a"))), Located::Unknown);
+        assert_eq!(
+            keep.locate(IdPolicy::Keep, Some(&id("a"))),
+            Located::Unknown
+        );
         keep.push(&config, event("b"), None, Some(id("b")));
-        assert_eq!(keep.locate(IdPolicy::Keep, Some(&id("b"))), Located::Found(3));
+        assert_eq!(
+            keep.locate(IdPolicy::Keep, Some(&id("b"))),
+            Located::Found(3)
+        );
     }
 }

@@ -44,7 +44,10 @@ pub(super) enum Step {
     /// The next event; more may have been put in the subscriber's batch.
     Event(EncodedEvent),
     /// It skipped events under [`LagPolicy::SkipAhead`]: send a `lagged` notice.
-    Lagged { missed: u64, id: Option<EventId> },
+    Lagged {
+        missed: u64,
+        id: Option<EventId>,
+    },
     /// Its stream ends, after this farewell if there is one.
     End(Option<EncodedEvent>),
     Pending,

@@ -131,9 +131,7 @@ impl Subscriber {
     /// Wraps a new subscription; its notice, if any, is encoded here, outside the
     /// topic's lock.
     pub(super) fn new(shared: Arc<Shared>, start: Start) -> Self {
-        let opening = start
-            .notice
-            .map(|(notice, id)| Box::new(notice.encode(id)));
+        let opening = start.notice.map(|(notice, id)| Box::new(notice.encode(id)));
         Subscriber {
             shared,
             cursor: start.cursor,
@@ -273,7 +271,12 @@ mod tests {
             assert_eq!((status.resume(), status.ended()), (resume, true));
         }
         let huge = Status::pack(Resume::Exact { replayed: u64::MAX });
-        assert_eq!(huge.resume(), Resume::Exact { replayed: Status::COUNT });
+        assert_eq!(
+            huge.resume(),
+            Resume::Exact {
+                replayed: Status::COUNT
+            }
+        );
         assert!(!huge.ended());
     }
 }

@@ -235,7 +235,7 @@ impl Topic {
     /// let topic = Topic::new(Config::new().with_id_policy(IdPolicy::Keep));
     /// topic.publish(Event::new().id(EventId::from_static("1700000000000-0")).data("a"));
     /// let seen = EventId::from_static("1700000000000-0");
-    /// assert!(topic.subscribe(Some(&seen)).resume().is_exact());
+    /// assert_eq!(topic.subscribe(Some(&seen)).resume(), Resume::Exact { replayed: 0 });
     ///
     /// topic.clear_history();
     /// assert!(topic.subscribe(Some(&seen)).resume().is_history_lost());
