@@ -1,7 +1,7 @@
 //! Fan-out: one event, encoded once, to every subscriber, with `Last-Event-ID` replay
 //! (feature `broadcast`).
 //!
-//! A [`Topic`] is one feed. A publisher hands it an [`Event`]; the topic gives the event
+//! A [`Topic`] is one feed. A publisher hands it an [`Event`](crate::Event); the topic gives the event
 //! its id, encodes it **once**, and keeps the encoded bytes in a bounded **history**.
 //! Every [`Subscriber`] reads the very same `Bytes` from that history (a reference
 //! count, never a copy or a second encode) and is a `Stream` of
