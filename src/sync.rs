@@ -8,6 +8,7 @@ use std::task::Waker;
 /// Every critical section in this crate leaves its data consistent (nothing that can
 /// panic runs between two related updates), so a poisoned lock is still usable, and
 /// one panicking task must not take every other connection down with it.
+#[inline]
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -28,6 +29,7 @@ impl WaitSlot {
     const NONE: u32 = u32::MAX;
 
     /// A slot that holds no waker.
+    #[inline]
     pub(crate) const fn new() -> Self {
         WaitSlot {
             generation: 0,
@@ -68,6 +70,7 @@ pub(crate) struct Wakers(Vec<Option<Waker>>);
 
 impl Wakers {
     /// Wakes every waker.
+    #[inline]
     pub(crate) fn wake(self) {
         for waker in self.0.into_iter().flatten() {
             waker.wake();
@@ -78,6 +81,7 @@ impl Wakers {
 impl WakerList {
     /// Registers `waker` in `slot` (replacing the waker registered there, if any).
     /// Returns a replaced waker, for the caller to drop once the lock is released.
+    #[inline]
     pub(crate) fn register(&mut self, slot: &mut WaitSlot, waker: &Waker) -> Option<Waker> {
         if slot.generation == self.generation && slot.index != WaitSlot::NONE {
             if let Some(registered) = self.wakers.get_mut(slot.index as usize) {
@@ -116,6 +120,7 @@ impl WakerList {
 
     /// Empties `slot`; returns its waker, for the caller to drop once the lock is
     /// released.
+    #[inline]
     pub(crate) fn unregister(&mut self, slot: &mut WaitSlot) -> Option<Waker> {
         let index = std::mem::replace(&mut slot.index, WaitSlot::NONE);
         if slot.generation != self.generation || index == WaitSlot::NONE {
@@ -129,6 +134,7 @@ impl WakerList {
     }
 
     /// Takes every registered waker (every slot becomes empty).
+    #[inline]
     pub(crate) fn take(&mut self) -> Wakers {
         if self.wakers.is_empty() {
             return Wakers::default();

@@ -16,6 +16,7 @@ pub(super) struct Cursor {
 }
 
 impl Cursor {
+    #[inline]
     pub(super) fn new(next: u64, live_from: u64) -> Self {
         Cursor {
             next,
@@ -40,6 +41,7 @@ pub(super) struct Batch {
 
 impl Batch {
     /// Replaces the content with `events` (at most [`BATCH`]; more are ignored).
+    #[inline]
     pub(super) fn fill<'a>(&mut self, events: impl Iterator<Item = &'a EncodedEvent>) -> usize {
         let mut len = 0;
         for (slot, event) in self.events.iter_mut().zip(events) {
@@ -51,10 +53,12 @@ impl Batch {
         len
     }
 
+    #[inline]
     pub(super) fn remaining(&self) -> usize {
         self.len - self.next
     }
 
+    #[inline]
     pub(super) fn pop(&mut self) -> Option<EncodedEvent> {
         if self.next == self.len {
             return None;

@@ -57,27 +57,32 @@ impl Ring {
     }
 
     /// The position of the oldest event kept.
+    #[inline]
     pub(super) fn front(&self) -> u64 {
         self.front
     }
 
     /// The position the next event will have.
+    #[inline]
     pub(super) fn head(&self) -> u64 {
         self.front + self.entries.len() as u64
     }
 
     /// Events kept.
+    #[inline]
     pub(super) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// Bytes of the events kept.
+    #[inline]
     pub(super) fn bytes(&self) -> usize {
         self.bytes
     }
 
     /// The events from `position` on (none if `position` is at or past the head;
     /// all of them if it is before the front).
+    #[inline]
     pub(super) fn from(&self, position: u64) -> vec_deque::Iter<'_, Entry> {
         let index = usize::try_from(position.saturating_sub(self.front)).unwrap_or(usize::MAX);
         self.entries.range(index.min(self.entries.len())..)
@@ -85,6 +90,7 @@ impl Ring {
 
     /// Appends `event` (with its `id` under [`IdPolicy::Keep`]), then drops what the
     /// limits no longer allow (the newest event is always kept).
+    #[inline]
     pub(super) fn push(
         &mut self,
         config: &Config,

@@ -76,11 +76,13 @@ impl Shared {
         }
     }
 
+    #[inline]
     fn lock(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
     }
 
     /// Appends `event` and wakes the waiting subscribers; returns its position.
+    #[inline]
     pub(super) fn publish(&self, event: Event) -> u64 {
         let at = self.config.history_age().map(|_| Instant::now());
         let (position, wakers) = match self.config.id_policy() {
@@ -147,6 +149,7 @@ impl Shared {
 
     /// The next step for a subscriber at `cursor`, registering `waker` when there is
     /// nothing to read yet. Up to [`BATCH`]` - 1` more ready events go into `batch`.
+    #[inline]
     pub(super) fn poll(
         &self,
         cursor: &mut Cursor,
