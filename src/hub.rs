@@ -348,7 +348,7 @@ impl fmt::Debug for HubConfig {
 ///     // A malformed header counts as none (the client then gets no replay).
 ///     let last_id = ssewire::last_event_id(&headers).ok().flatten();
 ///     let subscriber = app.hub.topic("chat").subscribe(last_id.as_deref());
-///     subscriber.into_body().keep_alive(app.keep_alive)
+///     subscriber.into_body().with_keep_alive(app.keep_alive)
 /// }
 ///
 /// let state = App { hub: Hub::default(), keep_alive: KeepAlive::tokio() };

@@ -269,7 +269,7 @@ impl Subscriber {
     ///
     /// ```
     /// let topic = ssewire::Topic::new(ssewire::HubConfig::new());
-    /// let body = topic.subscribe(None).into_body().max_chunk_size(16 * 1024);
+    /// let body = topic.subscribe(None).into_body().with_max_chunk_size(16 * 1024);
     /// # let _ = body;
     /// ```
     pub fn into_body(self) -> SseBody<Self> {

@@ -1,0 +1,8 @@
+//! Keep-alive for idle bodies: the public configuration ([`KeepAlive`]) and the timer
+//! wheel its clones share.
+
+mod config;
+mod wheel;
+
+pub use config::KeepAlive;
+pub(crate) use wheel::KeepAliveState;
