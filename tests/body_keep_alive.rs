@@ -56,7 +56,11 @@ async fn idle_stream_gets_a_keep_alive_after_the_interval_not_at_the_start() {
 #[tokio::test(start_paused = true)]
 async fn no_keep_alive_while_events_flow_more_often_than_the_interval() {
     let (tx, events) = channel();
-    let body = SseBody::new(events).with_keep_alive(KeepAlive::tokio().with_interval(INTERVAL).with_comment("ka"));
+    let body = SseBody::new(events).with_keep_alive(
+        KeepAlive::tokio()
+            .with_interval(INTERVAL)
+            .with_comment("ka"),
+    );
     let recorder = tokio::spawn(record(Box::pin(body)));
     for i in 0..20 {
         tokio::time::sleep(Duration::from_secs(7)).await;
@@ -71,7 +75,11 @@ async fn no_keep_alive_while_events_flow_more_often_than_the_interval() {
 #[tokio::test(start_paused = true)]
 async fn keep_alive_counts_idle_time_from_the_last_event() {
     let (tx, events) = channel();
-    let body = SseBody::new(events).with_keep_alive(KeepAlive::tokio().with_interval(INTERVAL).with_comment("ka"));
+    let body = SseBody::new(events).with_keep_alive(
+        KeepAlive::tokio()
+            .with_interval(INTERVAL)
+            .with_comment("ka"),
+    );
     let recorder = tokio::spawn(record(Box::pin(body)));
     tokio::time::sleep(Duration::from_secs(8)).await;
     tx.send(Event::with_data("e")).unwrap();
@@ -82,16 +90,22 @@ async fn keep_alive_counts_idle_time_from_the_last_event() {
     assert_eq!(seen[1].1, ": ka\n");
     let idle = seen[1].0 - seen[0].0;
     // The documented window: after between 1x and 2x the interval of idleness.
-    assert!(idle >= INTERVAL && idle <= INTERVAL * 2 + INTERVAL / 16, "{idle:?}");
+    assert!(
+        idle >= INTERVAL && idle <= INTERVAL * 2 + INTERVAL / 16,
+        "{idle:?}"
+    );
     // Every chunk is whole: events end with their blank line, keep-alives are
     // whole comment lines between them.
-    assert!(seen.iter().all(|(_, b)| b.ends_with(b"\n\n") || b == ": ka\n"));
+    assert!(seen
+        .iter()
+        .all(|(_, b)| b.ends_with(b"\n\n") || b == ": ka\n"));
 }
 
 #[tokio::test(start_paused = true)]
 async fn no_keep_alive_after_the_end() {
     let (tx, events) = channel();
-    let mut body = Box::pin(SseBody::new(events).with_keep_alive(KeepAlive::tokio().with_interval(INTERVAL)));
+    let mut body =
+        Box::pin(SseBody::new(events).with_keep_alive(KeepAlive::tokio().with_interval(INTERVAL)));
     tx.send(Event::with_data("only")).unwrap();
     drop(tx);
     assert_eq!(body.next().await.unwrap().unwrap(), "data: only\n\n");
@@ -132,7 +146,8 @@ async fn a_custom_keep_alive_event() {
         .event(ssewire::EventType::from_static("ping"))
         .data("");
     let (tx, events) = channel();
-    let body = SseBody::new(events).with_keep_alive(KeepAlive::tokio().with_interval(INTERVAL).with_event(ping));
+    let body = SseBody::new(events)
+        .with_keep_alive(KeepAlive::tokio().with_interval(INTERVAL).with_event(ping));
     let recorder = tokio::spawn(record(Box::pin(body)));
     tokio::time::sleep(INTERVAL * 5 / 4 + Duration::from_millis(1)).await;
     drop(tx);
@@ -174,7 +189,10 @@ async fn keep_alives_inside_select_all() {
     })
     .await;
     // One per interval once idle (the first after 100-200 ms): 19 or 20 in 2 s.
-    assert!(seen >= 9, "only {seen} keep-alives in 2 s with a 100 ms interval");
+    assert!(
+        seen >= 9,
+        "only {seen} keep-alives in 2 s with a 100 ms interval"
+    );
 }
 
 /// Issue 11.3: a `KeepAlive` made once (e.g. in a `OnceLock`) and used from a second
@@ -187,11 +205,13 @@ fn a_keep_alive_outlives_the_runtime_that_first_used_it() {
         .build()
         .unwrap();
     first.block_on(async {
-        let mut body = Box::pin(SseBody::new(stream::pending::<Event>()).with_keep_alive(ka.clone()));
+        let mut body =
+            Box::pin(SseBody::new(stream::pending::<Event>()).with_keep_alive(ka.clone()));
         let chunk = body.next().await.unwrap().unwrap();
         assert!(chunk.starts_with(b":"));
         // A second body stays registered with the timer when the runtime goes away.
-        let mut waiting = Box::pin(SseBody::new(stream::pending::<Event>()).with_keep_alive(ka.clone()));
+        let mut waiting =
+            Box::pin(SseBody::new(stream::pending::<Event>()).with_keep_alive(ka.clone()));
         assert!(futures_util::FutureExt::now_or_never(waiting.next()).is_none());
         std::mem::forget(waiting);
     });
@@ -201,7 +221,8 @@ fn a_keep_alive_outlives_the_runtime_that_first_used_it() {
         .build()
         .unwrap();
     second.block_on(async {
-        let mut body = Box::pin(SseBody::new(stream::pending::<Event>()).with_keep_alive(ka.clone()));
+        let mut body =
+            Box::pin(SseBody::new(stream::pending::<Event>()).with_keep_alive(ka.clone()));
         for _ in 0..3 {
             let chunk = tokio::time::timeout(Duration::from_secs(5), body.next())
                 .await
@@ -233,10 +254,16 @@ async fn an_idle_body_is_woken_once_per_interval() {
     use std::task::{Context, Poll};
     let counter = std::sync::Arc::new(CountingWaker::default());
     let waker = std::task::Waker::from(counter.clone());
-    let mut body = Box::pin(SseBody::new(stream::pending::<Event>()).with_keep_alive(KeepAlive::tokio().with_interval(INTERVAL)));
+    let mut body = Box::pin(
+        SseBody::new(stream::pending::<Event>())
+            .with_keep_alive(KeepAlive::tokio().with_interval(INTERVAL)),
+    );
     let mut keep_alives = 0;
     let mut polls = 0;
-    assert!(body.as_mut().poll_next(&mut Context::from_waker(&waker)).is_pending());
+    assert!(body
+        .as_mut()
+        .poll_next(&mut Context::from_waker(&waker))
+        .is_pending());
     let mut woken = 0;
     // Ten intervals, in small steps; poll the body each time it was woken.
     for _ in 0..1000 {
@@ -256,5 +283,8 @@ async fn an_idle_body_is_woken_once_per_interval() {
     }
     let wakes = counter.0.load(Ordering::SeqCst);
     assert!((9..=10).contains(&keep_alives), "{keep_alives} keep-alives");
-    assert!(wakes <= 11, "{wakes} wakes ({polls} polls) for {keep_alives} keep-alives in 10 intervals");
+    assert!(
+        wakes <= 11,
+        "{wakes} wakes ({polls} polls) for {keep_alives} keep-alives in 10 intervals"
+    );
 }

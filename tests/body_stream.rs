@@ -119,10 +119,7 @@ async fn events_of_a_kibibyte_or_more_go_alone_and_small_ones_still_coalesce() {
         Event::with_data("c").into(),
         big[2].clone().into(),
     ]);
-    let chunks: Vec<Bytes> = SseBody::new(events)
-        .map(|c| c.unwrap())
-        .collect()
-        .await;
+    let chunks: Vec<Bytes> = SseBody::new(events).map(|c| c.unwrap()).collect().await;
     assert_eq!(chunks.len(), 5, "{chunks:?}");
     assert_eq!(chunks[0], "data: a\n\n");
     assert_eq!(chunks[3], "data: b\n\ndata: c\n\n");
@@ -195,7 +192,8 @@ async fn with_abort_on_error_the_events_before_an_error_are_sent_then_the_error_
 
 #[tokio::test]
 async fn with_abort_on_error_an_error_alone_ends_the_body_at_once() {
-    let mut body = Box::pin(SseBody::new(stream::iter([Err::<Event, _>("boom")])).with_abort_on_error());
+    let mut body =
+        Box::pin(SseBody::new(stream::iter([Err::<Event, _>("boom")])).with_abort_on_error());
     assert_eq!(body.next().await.unwrap().unwrap_err(), "boom");
     assert!(body.next().await.is_none());
 }
@@ -256,7 +254,9 @@ async fn dropping_the_body_drops_the_stream_at_once() {
     let alive = Arc::new(AtomicUsize::new(0));
     let mut bodies: Vec<_> = (0..100)
         .map(|_| {
-            Box::pin(SseBody::new(Counted::new(&alive)).with_keep_alive(ssewire::KeepAlive::tokio()))
+            Box::pin(
+                SseBody::new(Counted::new(&alive)).with_keep_alive(ssewire::KeepAlive::tokio()),
+            )
         })
         .collect();
     for body in &mut bodies {
@@ -327,8 +327,7 @@ fn the_body_is_send_when_its_stream_is() {
         .with_keep_alive(ssewire::KeepAlive::tokio())
         .with_shutdown_signal(async {});
     assert_send(&body);
-    let _: &dyn Stream<Item = Result<Bytes, Infallible>> =
-        &SseBody::new(stream::iter([data("x")]));
+    let _: &dyn Stream<Item = Result<Bytes, Infallible>> = &SseBody::new(stream::iter([data("x")]));
 }
 
 #[tokio::test]
@@ -342,7 +341,11 @@ async fn an_overflowing_event_is_encoded_once_and_opens_the_next_chunk() {
         .await;
     assert_eq!(
         chunks,
-        ["data: 000\n\ndata: 001\n\n", "data: 002\n\ndata: 003\n\n", "data: 004\n\n"]
+        [
+            "data: 000\n\ndata: 001\n\n",
+            "data: 002\n\ndata: 003\n\n",
+            "data: 004\n\n"
+        ]
     );
 }
 

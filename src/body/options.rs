@@ -204,10 +204,7 @@ where
     /// assert!(body.next().await.is_none()); // a clean end
     /// # });
     /// ```
-    pub fn with_error_observer(
-        mut self,
-        observe: impl FnMut(ErrorOf<S>) + Send + 'static,
-    ) -> Self {
+    pub fn with_error_observer(mut self, observe: impl FnMut(ErrorOf<S>) + Send + 'static) -> Self {
         self.extras_mut().on_error = OnError::End(Some(Box::new(observe)));
         self
     }

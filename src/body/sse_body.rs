@@ -93,7 +93,9 @@ pin_project! {
 pub(super) enum State {
     /// Streaming; `active` is set whenever a chunk goes out, and cleared by the
     /// keep-alive when it checks for idleness (once per interval).
-    Streaming { active: bool },
+    Streaming {
+        active: bool,
+    },
     /// The stream ended or failed; what is left is `error`, then the end.
     Ending,
     Done,
