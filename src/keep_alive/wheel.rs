@@ -168,8 +168,12 @@ impl Wheel {
     /// the caller's runtime. Returns the sleep, or `None` if it is already over.
     fn arm(&self, bucket: &Arc<Bucket>, epoch: Instant, now: Instant) -> Option<Sleep> {
         let nanos = u128::from(bucket.tick) * self.period.as_nanos();
-        let at = epoch + Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
-        let mut sleep = self.timer.sleep(at.saturating_duration_since(now));
+        let offset = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
+        let wait = match epoch.checked_add(offset) {
+            Some(at) => at.saturating_duration_since(now),
+            None => self.interval,
+        };
+        let mut sleep = self.timer.sleep(wait);
         let trigger = Waker::from(Arc::new(Trigger(Arc::downgrade(bucket))));
         match sleep.as_mut().poll(&mut Context::from_waker(&trigger)) {
             Poll::Pending => Some(sleep),
