@@ -282,6 +282,7 @@ async fn an_idle_body_is_woken_once_per_interval() {
         }
     }
     let wakes = counter.0.load(Ordering::SeqCst);
+    println!("{wakes} wakes, {polls} polls, {keep_alives} keep-alives in 10 intervals");
     assert!((9..=10).contains(&keep_alives), "{keep_alives} keep-alives");
     assert!(
         wakes <= 11,

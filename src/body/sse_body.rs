@@ -332,3 +332,16 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An idle body must stay small (issue 11: at most 96 B of heap per idle body
+    /// with keep-alive, the body itself included).
+    #[test]
+    fn the_body_is_64_bytes() {
+        type Body = SseBody<futures_util::stream::Pending<crate::Event>>;
+        assert_eq!(std::mem::size_of::<Body>(), 64);
+    }
+}

@@ -354,3 +354,33 @@ impl fmt::Debug for KeepAliveState {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bodys_keep_alive_state_is_16_bytes() {
+        assert_eq!(std::mem::size_of::<Option<KeepAliveState>>(), 16);
+    }
+
+    #[test]
+    fn ticks_round_down_and_up() {
+        struct NoTimer;
+        impl Timer for NoTimer {
+            fn sleep(&self, _: Duration) -> Sleep {
+                Box::pin(std::future::pending())
+            }
+            fn now(&self) -> Instant {
+                Instant::now()
+            }
+        }
+        let wheel = Wheel::new(Arc::new(NoTimer), Duration::from_secs(16), Bytes::new());
+        let epoch = Instant::now();
+        assert_eq!(wheel.ticks(epoch, epoch), (0, 0));
+        assert_eq!(wheel.ticks(epoch, epoch + Duration::from_secs(1)), (1, 1));
+        assert_eq!(wheel.ticks(epoch, epoch + Duration::from_millis(1500)), (1, 2));
+        // A clock that goes back counts as no time at all.
+        assert_eq!(wheel.ticks(epoch + Duration::from_secs(5), epoch), (0, 0));
+    }
+}
