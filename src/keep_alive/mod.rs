@@ -2,6 +2,8 @@
 //! wheel its clones share.
 
 mod config;
+#[cfg(test)]
+mod tests;
 mod wheel;
 
 pub use config::KeepAlive;
