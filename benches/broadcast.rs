@@ -304,7 +304,7 @@ fn idle_memory(
                     topic
                         .subscribe(None)
                         .into_body()
-                        .keep_alive(shared_keep_alive.clone()),
+                        .with_keep_alive(shared_keep_alive.clone()),
                 ),
                 (false, false) => axum_client(tx.subscribe()),
                 (false, true) => axum_client_keep_alive(tx.subscribe()),

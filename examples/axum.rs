@@ -39,8 +39,8 @@ async fn events(
         })
     });
     SseBody::new(stats)
-        .keep_alive(keep_alive)
-        .open_with(Event::new().retry(Duration::from_secs(2)))
+        .with_keep_alive(keep_alive)
+        .with_open_event(Event::new().retry(Duration::from_secs(2)))
 }
 
 #[tokio::main]

@@ -145,9 +145,9 @@ async fn events(State(app): State<App>, headers: HeaderMap) -> Response {
     subscriber
         .into_body()
         // Reconnect quickly after a drop (browsers wait 3 to 5 s by default).
-        .open_with(Event::new().retry(Duration::from_millis(1500)))
-        .keep_alive(app.keep_alive.clone())
-        .shutdown_on(async move {
+        .with_open_event(Event::new().retry(Duration::from_millis(1500)))
+        .with_keep_alive(app.keep_alive.clone())
+        .with_shutdown_signal(async move {
             let _ = kicked.changed().await;
         })
         .into_response()

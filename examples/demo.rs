@@ -79,7 +79,7 @@ async fn events(headers: HeaderMap) -> Response<Body> {
         .and_then(|id| id.parse::<u64>().ok());
     // `SseBody` is a stream of `Bytes` chunks, which axum's `Body` takes as is;
     // `sse_response` adds the status and headers (and never `Connection`).
-    let body = SseBody::from_events(events_after(last_seen));
+    let body = SseBody::new(events_after(last_seen));
     ssewire::sse_response(Body::from_stream(body))
 }
 

@@ -44,7 +44,7 @@ async fn handle(
                 .id(n)
                 .data(format!("tick number {n}"))
         });
-    let body = SseBody::from_events(ticks).keep_alive(keep_alive);
+    let body = SseBody::new(ticks).with_keep_alive(keep_alive);
     Ok(ssewire::sse_response(body.boxed_unsync()))
 }
 

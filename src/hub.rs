@@ -57,7 +57,7 @@
 //!     let last_id: Option<EventId> =
 //!         ssewire::last_event_id(&headers).ok().flatten().and_then(|id| id.try_into().ok());
 //!     let subscriber = app.hub.topic("chat").subscribe(last_id.as_ref());
-//!     subscriber.into_body().keep_alive(app.keep_alive)
+//!     subscriber.into_body().with_keep_alive(app.keep_alive)
 //! }
 //!
 //! let state = App { hub: Hub::default(), keep_alive: KeepAlive::tokio() };

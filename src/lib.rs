@@ -38,7 +38,7 @@
 //!         tokio::time::sleep(Duration::from_secs(1)).await;
 //!         Event::new().event(TICK).id(n).data(format!("tick {n}"))
 //!     });
-//!     SseBody::from_events(ticks).keep_alive(keep_alive)
+//!     SseBody::new(ticks).with_keep_alive(keep_alive)
 //! }
 //!
 //! // One KeepAlive for the server: every body shares its timer.
@@ -62,7 +62,7 @@
 //!     _req: http::Request<hyper::body::Incoming>,
 //! ) -> Result<http::Response<SseBody<impl futures_util::Stream<Item = Event>>>, Infallible> {
 //!     let events = futures_util::stream::iter([Event::with_data("hello")]);
-//!     Ok(ssewire::sse_response(SseBody::from_events(events)))
+//!     Ok(ssewire::sse_response(SseBody::new(events)))
 //! }
 //! // hyper::service::service_fn(handle), served by hyper or hyper-util.
 //! # let _ = hyper::service::service_fn(handle);
@@ -181,7 +181,7 @@ mod sync;
 mod timer;
 mod wire;
 
-pub use body::{SseBody, SseItem};
+pub use body::{OutgoingEvent, SseBody, SseItem};
 pub use data_writer::DataWriter;
 pub use decode::{DecodeError, Decoded, Decoder, MessageEvent};
 pub use decode_stream::{DecodeStream, DecodeStreamError};

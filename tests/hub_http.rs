@@ -462,11 +462,11 @@ async fn reconnecting_with_last_event_id_resumes_exactly_and_leaving_cleans_up()
 async fn closing_the_hub_lets_a_graceful_shutdown_finish() {
     async fn events(State(hub): State<Hub>) -> SseBody<Subscriber> {
         // With a keep-alive, as in production: it must not hold the body open.
-        let keep_alive = KeepAlive::tokio().interval(Duration::from_secs(60));
+        let keep_alive = KeepAlive::tokio().with_interval(Duration::from_secs(60));
         hub.topic("news")
             .subscribe(None)
             .into_body()
-            .keep_alive(keep_alive)
+            .with_keep_alive(keep_alive)
     }
 
     let hub = Hub::new(Config::new().with_first_id(1));

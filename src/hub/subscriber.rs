@@ -168,11 +168,11 @@ impl Subscriber {
     /// A `text/event-stream` body that sends this subscriber's events: return it from
     /// a handler (with feature `axum` it is a response; with `http-body`, a body for
     /// hyper), or chain [`SseBody`] options such as
-    /// [`keep_alive`](SseBody::keep_alive). Same as `SseBody::new(subscriber)`.
+    /// [`with_keep_alive`](SseBody::with_keep_alive). Same as `SseBody::new(subscriber)`.
     ///
     /// ```
     /// let topic = ssewire::hub::Topic::new(ssewire::hub::Config::new());
-    /// let body = topic.subscribe(None).into_body().max_chunk_size(16 * 1024);
+    /// let body = topic.subscribe(None).into_body().with_max_chunk_size(16 * 1024);
     /// # let _ = body;
     /// ```
     pub fn into_body(self) -> SseBody<Self> {

@@ -348,7 +348,7 @@ impl Server {
         let log = Arc::new(Log::default());
         let shared = Arc::new(Shared {
             log: log.clone(),
-            keep_alive: KeepAlive::tokio().interval(KEEP_ALIVE),
+            keep_alive: KeepAlive::tokio().with_interval(KEEP_ALIVE),
         });
         let tls = match transport {
             Transport::Http1 => None,
@@ -555,7 +555,7 @@ fn route(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
                 .map(Ok::<_, Infallible>)
                 .chain(stream::pending());
             sse(
-                SseBody::new(events).keep_alive(shared.keep_alive.clone()),
+                SseBody::new(events).with_keep_alive(shared.keep_alive.clone()),
                 &hit,
                 &shared.keep_alive,
             )
@@ -567,7 +567,7 @@ fn route(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
                 .map_or(0, |i| i + 1);
             let events = resume_stream(ids, start, hit.clone());
             sse(
-                SseBody::new(events).keep_alive(shared.keep_alive.clone()),
+                SseBody::new(events).with_keep_alive(shared.keep_alive.clone()),
                 &hit,
                 &shared.keep_alive,
             )
