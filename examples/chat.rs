@@ -91,10 +91,11 @@ async fn events(State(app): State<App>, headers: HeaderMap) -> Response {
         Ok(id) => id,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };
+    let last_text = last_id.as_ref().map(ToString::to_string);
     let subscriber = app
         .hub
         .topic("room")
-        .subscribe_with_backlog(last_id.as_deref(), BACKLOG);
+        .subscribe_with_backlog(last_text.as_deref(), BACKLOG);
     if let Some(id) = &last_id {
         println!("reconnect after id {id}: {:?}", subscriber.resume());
     }

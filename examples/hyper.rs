@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use http::{Method, Request, Response};
-use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Empty};
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Empty, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use ssewire::{Event, EventType, KeepAlive, SseBody};
@@ -30,10 +30,16 @@ async fn handle(
         *res.status_mut() = http::StatusCode::NOT_FOUND;
         return Ok(res);
     }
-    // Resume after the last id the client saw (browsers send it when reconnecting).
+    // Resume after the last id the client saw (browsers send it when reconnecting);
+    // a malformed header is answered with 400, never taken for a missing one.
     let start = match ssewire::last_event_id(req.headers()) {
-        Ok(Some(id)) => id.parse::<u64>().map_or(0, |n| n + 1),
-        _ => 0,
+        Ok(Some(id)) => id.to_string().parse::<u64>().map_or(0, |n| n + 1),
+        Ok(None) => 0,
+        Err(err) => {
+            let mut res = Response::new(Full::new(Bytes::from(format!("{err}\n"))).boxed_unsync());
+            *res.status_mut() = http::StatusCode::BAD_REQUEST;
+            return Ok(res);
+        }
     };
     let ticks = tokio_stream_interval(Duration::from_secs(1))
         .enumerate()
@@ -44,7 +50,9 @@ async fn handle(
                 .id(n)
                 .data(format!("tick number {n}"))
         });
-    let body = SseBody::from_events(ticks).keep_alive(keep_alive);
+    let body = SseBody::new(ticks).keep_alive(keep_alive);
+    // Status 200 and the SSE headers (`ssewire::SSE_HEADERS`): `Content-Type:
+    // text/event-stream`, `Cache-Control: no-cache`, `X-Accel-Buffering: no`.
     Ok(ssewire::sse_response(body.boxed_unsync()))
 }
 

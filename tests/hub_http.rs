@@ -28,7 +28,10 @@ mod spec_parser;
 const WAIT: Duration = Duration::from_secs(20);
 
 async fn events(State(topic): State<Topic>, headers: HeaderMap) -> SseBody<Subscriber> {
-    let last_id = ssewire::last_event_id(&headers).ok().flatten();
+    let last_id = ssewire::last_event_id(&headers)
+        .ok()
+        .flatten()
+        .map(|id| id.to_string());
     topic.subscribe(last_id.as_deref()).into_body()
 }
 
