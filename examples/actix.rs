@@ -39,7 +39,8 @@ async fn events(
 
 fn main() -> std::io::Result<()> {
     actix_web::rt::System::new().block_on(async {
-        let port: u16 = std::env::var("PORT").map_or(Ok(3003), |p| p.parse())
+        let port: u16 = std::env::var("PORT")
+            .map_or(Ok(3003), |p| p.parse())
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         // actix-web runs one runtime per worker thread: one KeepAlive per worker, so
         // each worker's bodies share that worker's timer.

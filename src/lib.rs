@@ -187,12 +187,6 @@ pub use encoded::EncodedEvent;
 pub use error::{EventError, Field};
 pub use event::Event;
 pub use fields::{EventId, EventType};
-#[cfg(feature = "broadcast")]
-#[cfg_attr(docsrs, doc(cfg(feature = "broadcast")))]
-pub use hub::{
-    Hub, HubConfig, HubStats, IdPolicy, LagPolicy, LostReason, Resume, Subscriber, Topic,
-};
-pub use keep_alive::KeepAlive;
 #[cfg(any(feature = "axum", feature = "actix"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "axum", feature = "actix"))))]
 pub use headers::LastEventId;
@@ -201,6 +195,12 @@ pub use headers::{
     parse_last_event_id, set_sse_headers, sse_response, LastEventIdError,
     DEFAULT_LAST_EVENT_ID_LIMIT, LAST_EVENT_ID, SSE_HEADERS,
 };
+#[cfg(feature = "broadcast")]
+#[cfg_attr(docsrs, doc(cfg(feature = "broadcast")))]
+pub use hub::{
+    Hub, HubConfig, HubStats, IdPolicy, LagPolicy, LostReason, Resume, Subscriber, Topic,
+};
+pub use keep_alive::KeepAlive;
 #[cfg(feature = "tokio")]
 pub use timer::TokioTimer;
 pub use timer::{Sleep, Timer};

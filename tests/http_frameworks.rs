@@ -171,7 +171,10 @@ async fn headers_and_events_one_by_one(framework: Framework) {
     let response = get(server.addr, &[]).await;
     assert_eq!(response.status(), StatusCode::OK, "{framework:?}");
     let headers = response.headers();
-    assert_eq!(headers["content-type"], "text/event-stream", "{framework:?}");
+    assert_eq!(
+        headers["content-type"], "text/event-stream",
+        "{framework:?}"
+    );
     assert_eq!(headers["cache-control"], "no-cache", "{framework:?}");
     assert_eq!(headers["x-accel-buffering"], "no", "{framework:?}");
     for forbidden in ["content-length", "connection", "keep-alive"] {
@@ -182,10 +185,15 @@ async fn headers_and_events_one_by_one(framework: Framework) {
     }
     let mut body = response.into_body();
     let mut buf = Vec::new();
-    assert_eq!(next_event(&mut body, &mut buf).await, "data: from the start\n\n");
+    assert_eq!(
+        next_event(&mut body, &mut buf).await,
+        "data: from the start\n\n"
+    );
     // Each event arrives before the next one exists.
     for n in 1..=3u64 {
-        server.publish(Event::new().id(n).data(format!("live {n}"))).await;
+        server
+            .publish(Event::new().id(n).data(format!("live {n}")))
+            .await;
         assert_eq!(
             next_event(&mut body, &mut buf).await,
             format!("id: {n}\ndata: live {n}\n\n"),
@@ -272,4 +280,3 @@ async fn axum_malformed_last_event_id_is_400() {
 async fn actix_malformed_last_event_id_is_400() {
     malformed_last_event_id_is_400(Framework::Actix).await;
 }
-

@@ -281,7 +281,11 @@ mod tests {
         assert_eq!(last_event_id(&with(b"42")), Ok(id("42")));
         let ids = ["café", "日本語", "👩‍👩‍👧", "\u{feff}bom", "tab\there", "a b"];
         for text in ids {
-            assert_eq!(last_event_id(&with(text.as_bytes())), Ok(id(text)), "{text:?}");
+            assert_eq!(
+                last_event_id(&with(text.as_bytes())),
+                Ok(id(text)),
+                "{text:?}"
+            );
             assert_eq!(
                 parse_last_event_id(text.as_bytes()).map(Some),
                 Ok(id(text)),
