@@ -24,6 +24,11 @@ use crate::{LastEventId, LastEventIdError, DEFAULT_LAST_EVENT_ID_LIMIT, SSE_HEAD
 /// `Cache-Control: no-cache`, `X-Accel-Buffering: no`) and the events as a streaming
 /// body, each chunk sent as it is ready.
 ///
+/// actix-web's `Compress` middleware compresses event streams too, which holds events
+/// back until a block fills. On a compressed app, mark the stream as not to be
+/// encoded: `SseBody::new(events).customize().insert_header(("content-encoding",
+/// "identity"))` (`Compress` leaves a response with a `Content-Encoding` alone).
+///
 /// ```
 /// use actix_web::{body::to_bytes, test::TestRequest, Responder};
 /// use futures_util::stream;
@@ -33,9 +38,9 @@ use crate::{LastEventId, LastEventIdError, DEFAULT_LAST_EVENT_ID_LIMIT, SSE_HEAD
 /// let body = SseBody::new(stream::iter([Event::with_data("hello")]));
 /// let response = body.respond_to(&TestRequest::default().to_http_request());
 /// assert_eq!(response.status(), 200);
-/// assert_eq!(response.headers()["content-type"], "text/event-stream");
-/// assert_eq!(response.headers()["cache-control"], "no-cache");
-/// assert_eq!(response.headers()["x-accel-buffering"], "no");
+/// assert_eq!(response.headers().get("content-type").unwrap(), "text/event-stream");
+/// assert_eq!(response.headers().get("cache-control").unwrap(), "no-cache");
+/// assert_eq!(response.headers().get("x-accel-buffering").unwrap(), "no");
 /// let bytes = futures_executor::block_on(to_bytes(response.into_body())).unwrap();
 /// assert_eq!(bytes, "data: hello\n\n");
 /// ```
@@ -105,7 +110,7 @@ impl FromRequest for LastEventId {
 /// let err = ssewire::parse_last_event_id(b"\xff").unwrap_err();
 /// let response = err.error_response();
 /// assert_eq!(response.status(), 400);
-/// assert_eq!(response.headers()["content-type"], "text/plain; charset=utf-8");
+/// assert_eq!(response.headers().get("content-type").unwrap(), "text/plain; charset=utf-8");
 /// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
 impl ResponseError for LastEventIdError {

@@ -346,7 +346,7 @@ impl fmt::Debug for HubConfig {
 ///
 /// async fn events(State(app): State<App>, headers: HeaderMap) -> SseBody<Subscriber> {
 ///     // A malformed header counts as none (the client then gets no replay).
-///     let last_id = ssewire::last_event_id(&headers).ok().flatten();
+///     let last_id = ssewire::last_event_id(&headers).ok().flatten().map(|id| id.to_string());
 ///     let subscriber = app.hub.topic("chat").subscribe(last_id.as_deref());
 ///     subscriber.into_body().keep_alive(app.keep_alive)
 /// }
