@@ -8,7 +8,7 @@
 
 use std::future::{ready, Ready};
 
-use actix_web::body::BodyStream;
+use actix_web::body::{BodyStream, BoxBody};
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
@@ -102,7 +102,7 @@ impl FromRequest for LastEventId {
 }
 
 /// `400 Bad Request` with `Content-Type: text/plain; charset=utf-8` and the error's
-/// message as the body.
+/// message (and a line feed) as the body, the same answer as with axum.
 ///
 /// ```
 /// use actix_web::ResponseError;
@@ -116,6 +116,12 @@ impl FromRequest for LastEventId {
 impl ResponseError for LastEventIdError {
     fn status_code(&self) -> StatusCode {
         StatusCode::BAD_REQUEST
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        HttpResponse::build(self.status_code())
+            .content_type("text/plain; charset=utf-8")
+            .body(format!("{self}\n"))
     }
 }
 

@@ -246,7 +246,7 @@ async fn malformed_last_event_id_is_400(framework: Framework) {
             "{framework:?}"
         );
         let text = text_body(response).await;
-        assert_eq!(text.trim_end(), message, "{framework:?}");
+        assert_eq!(text, format!("{message}\n"), "{framework:?}");
     }
     assert_eq!(server.live.receiver_count(), 0, "no stream was opened");
 }
