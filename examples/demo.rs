@@ -76,7 +76,7 @@ async fn events(headers: HeaderMap) -> Response<Body> {
     let last_seen = ssewire::last_event_id(&headers)
         .ok()
         .flatten()
-        .and_then(|id| id.parse::<u64>().ok());
+        .and_then(|id| id.to_string().parse::<u64>().ok());
     // `SseBody` is a stream of `Bytes` chunks, which axum's `Body` takes as is;
     // `sse_response` adds the status and headers (and never `Connection`).
     let body = SseBody::new(events_after(last_seen));

@@ -147,7 +147,7 @@ impl EventError {
     }
 }
 
-struct CharName(char);
+pub(crate) struct CharName(pub(crate) char);
 
 impl fmt::Display for CharName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

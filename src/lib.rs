@@ -114,7 +114,7 @@
 //! let resume_after: Option<u64> = ssewire::last_event_id(&headers)
 //!     .ok()
 //!     .flatten()
-//!     .and_then(|id| id.parse().ok());
+//!     .and_then(|id| id.to_string().parse().ok());
 //! assert_eq!(resume_after, Some(41));
 //! ```
 //!
@@ -157,8 +157,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "actix")]
+mod actix;
 #[cfg(feature = "axum")]
-mod axum_response;
+mod axum;
 mod body;
 mod data_writer;
 mod decode;
@@ -167,14 +169,13 @@ mod encoded;
 mod error;
 mod event;
 mod fields;
+mod headers;
 #[cfg(feature = "broadcast")]
 #[cfg_attr(docsrs, doc(cfg(feature = "broadcast")))]
 pub mod hub;
 #[cfg(feature = "json")]
 mod json;
 mod keep_alive;
-mod last_event_id;
-mod response;
 mod scan;
 #[cfg_attr(not(feature = "broadcast"), allow(dead_code))]
 mod sync;
@@ -189,14 +190,15 @@ pub use encoded::EncodedEvent;
 pub use error::{EventError, Field};
 pub use event::Event;
 pub use fields::{EventId, EventType};
+#[cfg(any(feature = "axum", feature = "actix"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "axum", feature = "actix"))))]
+pub use headers::LastEventId;
+pub use headers::{
+    accepts_event_stream, last_event_id, last_event_id_with_limit, no_content_response,
+    parse_last_event_id, set_sse_headers, sse_response, LastEventIdError,
+    DEFAULT_LAST_EVENT_ID_LIMIT, LAST_EVENT_ID, SSE_HEADERS,
+};
 pub use keep_alive::KeepAlive;
-pub use last_event_id::{
-    last_event_id, last_event_id_with_limit, LastEventIdError, DEFAULT_LAST_EVENT_ID_LIMIT,
-    LAST_EVENT_ID,
-};
-pub use response::{
-    accepts_event_stream, no_content_response, set_sse_headers, sse_response, SSE_HEADERS,
-};
 #[cfg(feature = "tokio")]
 pub use timer::TokioTimer;
 pub use timer::{Sleep, Timer};

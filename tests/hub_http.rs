@@ -29,10 +29,7 @@ mod spec_parser;
 const WAIT: Duration = Duration::from_secs(20);
 
 async fn events(State(topic): State<Topic>, headers: HeaderMap) -> SseBody<Subscriber> {
-    let last_id: Option<EventId> = ssewire::last_event_id(&headers)
-        .ok()
-        .flatten()
-        .and_then(|id| id.try_into().ok());
+    let last_id: Option<EventId> = ssewire::last_event_id(&headers).ok().flatten();
     topic.subscribe(last_id.as_ref()).into_body()
 }
 

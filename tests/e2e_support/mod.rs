@@ -495,7 +495,9 @@ fn route(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
         .headers()
         .get(ssewire::LAST_EVENT_ID)
         .map(|v| v.as_bytes().to_vec());
-    let last_event_id = ssewire::last_event_id(req.headers()).map_err(|e| e.to_string());
+    let last_event_id = ssewire::last_event_id(req.headers())
+        .map(|id| id.map(|id| id.to_string()))
+        .map_err(|e| e.to_string());
     let mut hit = Hit {
         path: path.clone(),
         query,

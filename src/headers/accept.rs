@@ -1,118 +1,6 @@
-//! HTTP helpers on `http` types: the SSE response headers, the 204 that stops a
-//! browser from reconnecting, and a check of the request's `Accept` header.
+//! Content negotiation: does a request's `Accept` header allow an event stream?
 
-use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONNECTION, CONTENT_LENGTH};
-use http::{Response, StatusCode};
-
-/// The response headers of an event stream, as `(name, value)` text pairs, for
-/// frameworks that build responses with their own header types.
-///
-/// | header | value | why |
-/// |---|---|---|
-/// | `content-type` | `text/event-stream` | what makes it an event stream; no `charset`, the stream is always UTF-8 and some clients mishandle the parameter |
-/// | `cache-control` | `no-cache` | no cache or proxy may store or replay the stream |
-/// | `x-accel-buffering` | `no` | nginx passes events on at once instead of buffering them |
-///
-/// Never add `Connection` or `Keep-Alive`: HTTP/2 forbids these connection-specific
-/// headers (the `h2` crate refuses a response that has them), and HTTP/1.1 keeps
-/// connections alive without them. With `http` types, use [`set_sse_headers`] or
-/// [`sse_response`]; with actix-web, for example, pass each pair to
-/// `HttpResponseBuilder::insert_header`.
-///
-/// ```
-/// let names: Vec<&str> = ssewire::SSE_HEADERS.iter().map(|(name, _)| *name).collect();
-/// assert_eq!(names, ["content-type", "cache-control", "x-accel-buffering"]);
-/// assert_eq!(ssewire::SSE_HEADERS[0].1, "text/event-stream");
-/// ```
-pub const SSE_HEADERS: [(&str, &str); 3] = [
-    ("content-type", "text/event-stream"),
-    ("cache-control", "no-cache"),
-    ("x-accel-buffering", "no"),
-];
-
-const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
-
-/// Sets the headers of an event stream (see [`SSE_HEADERS`]) on a response's
-/// headers, replacing any values they had, and removes `Connection` and `Keep-Alive`
-/// (forbidden in HTTP/2) and `Content-Length` (a stream has none). Other headers are
-/// left alone.
-///
-/// For a framework that builds the response itself:
-///
-/// ```
-/// use http::header::{HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
-///
-/// let mut response = http::Response::new("data: hi\n\n");
-/// response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-/// response.headers_mut().insert(CONNECTION, HeaderValue::from_static("keep-alive"));
-/// response.headers_mut().insert(CONTENT_LENGTH, HeaderValue::from_static("10"));
-/// ssewire::set_sse_headers(response.headers_mut());
-///
-/// assert_eq!(response.headers()[CONTENT_TYPE], "text/event-stream");
-/// assert_eq!(response.headers()["cache-control"], "no-cache");
-/// assert_eq!(response.headers()["x-accel-buffering"], "no");
-/// assert!(response.headers().get(CONNECTION).is_none());
-/// assert!(response.headers().get(CONTENT_LENGTH).is_none());
-/// ```
-pub fn set_sse_headers(headers: &mut HeaderMap) {
-    for (name, value) in SSE_HEADERS {
-        headers.insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
-    }
-    headers.remove(CONNECTION);
-    headers.remove(KEEP_ALIVE);
-    // A stream has no length known up front.
-    headers.remove(CONTENT_LENGTH);
-}
-
-/// An event-stream response: status 200 and the [SSE headers](SSE_HEADERS), with
-/// `body` as the body.
-///
-/// `B` is whatever body type your server takes: an
-/// `http_body_util::StreamBody`, axum's `Body`, or the crate's own body adapter.
-/// There is no `Content-Length`: an event stream has no length known in advance.
-///
-/// ```
-/// use http::StatusCode;
-///
-/// let response = ssewire::sse_response("data: hello\n\n");
-/// assert_eq!(response.status(), StatusCode::OK);
-/// assert_eq!(response.headers()["content-type"], "text/event-stream");
-/// assert_eq!(response.headers()["cache-control"], "no-cache");
-/// assert_eq!(response.headers()["x-accel-buffering"], "no");
-/// assert_eq!(response.headers().len(), 3);
-/// assert_eq!(*response.body(), "data: hello\n\n");
-/// ```
-pub fn sse_response<B>(body: B) -> Response<B> {
-    let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::OK;
-    set_sse_headers(response.headers_mut());
-    response
-}
-
-/// A `204 No Content` response with an empty body, which tells a browser's
-/// `EventSource` to stop reconnecting for good.
-///
-/// Browsers reconnect after a network error and after a body that ends cleanly;
-/// only a status other than 200 (204 by convention) or a content type other than
-/// `text/event-stream` makes them give up. Answer 204 when there is nothing more
-/// to send to this client, for example when the job it follows has finished.
-///
-/// ```
-/// use http::StatusCode;
-///
-/// let response: http::Response<String> = ssewire::no_content_response();
-/// assert_eq!(response.status(), StatusCode::NO_CONTENT);
-/// assert!(response.headers().is_empty());
-/// assert!(response.body().is_empty());
-/// ```
-pub fn no_content_response<B: Default>() -> Response<B> {
-    let mut response = Response::new(B::default());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    response
-}
+use http::header::{HeaderMap, ACCEPT};
 
 /// Whether a request's `Accept` headers allow a `text/event-stream` response.
 ///
@@ -292,9 +180,7 @@ fn split_outside_quotes(s: &[u8], sep: u8) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
-
-    const X_ACCEL_BUFFERING: HeaderName = HeaderName::from_static("x-accel-buffering");
+    use http::HeaderValue;
 
     fn accept(values: &[&'static str]) -> bool {
         let mut headers = HeaderMap::new();
@@ -302,58 +188,6 @@ mod tests {
             headers.append(ACCEPT, HeaderValue::from_static(v));
         }
         accepts_event_stream(&headers)
-    }
-
-    #[test]
-    fn sse_response_has_exactly_the_three_headers() {
-        let response = sse_response(());
-        assert_eq!(response.status(), StatusCode::OK);
-        let headers = response.headers();
-        assert_eq!(headers.len(), 3);
-        assert_eq!(headers[CONTENT_TYPE], "text/event-stream");
-        assert_eq!(headers[CACHE_CONTROL], "no-cache");
-        assert_eq!(headers[X_ACCEL_BUFFERING], "no");
-        assert!(headers.get(CONNECTION).is_none());
-        assert!(headers.get(KEEP_ALIVE).is_none());
-        assert!(headers.get(CONTENT_LENGTH).is_none());
-    }
-
-    #[test]
-    fn sse_headers_are_valid_http_headers() {
-        for (name, value) in SSE_HEADERS {
-            assert_eq!(HeaderName::from_bytes(name.as_bytes()).unwrap(), name);
-            assert!(HeaderValue::from_str(value).is_ok());
-        }
-    }
-
-    #[test]
-    fn set_sse_headers_replaces_and_removes() {
-        let mut headers = HeaderMap::new();
-        headers.append(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        headers.append(CONTENT_TYPE, HeaderValue::from_static("text/html"));
-        headers.append(CACHE_CONTROL, HeaderValue::from_static("max-age=60"));
-        headers.append(CONNECTION, HeaderValue::from_static("keep-alive"));
-        headers.append(KEEP_ALIVE, HeaderValue::from_static("timeout=5"));
-        headers.append(CONTENT_LENGTH, HeaderValue::from_static("42"));
-        headers.append("x-request-id", HeaderValue::from_static("abc"));
-        set_sse_headers(&mut headers);
-        assert!(!headers.contains_key(CONTENT_LENGTH));
-        let content_types: Vec<_> = headers.get_all(CONTENT_TYPE).iter().collect();
-        assert_eq!(content_types, ["text/event-stream"]);
-        assert_eq!(headers.get_all(CACHE_CONTROL).iter().count(), 1);
-        assert_eq!(headers[CACHE_CONTROL], "no-cache");
-        assert!(!headers.contains_key(CONNECTION));
-        assert!(!headers.contains_key(KEEP_ALIVE));
-        assert_eq!(headers["x-request-id"], "abc");
-        assert_eq!(headers.len(), 4);
-    }
-
-    #[test]
-    fn no_content_is_204_and_empty() {
-        let response: Response<Vec<u8>> = no_content_response();
-        assert_eq!(response.status(), StatusCode::NO_CONTENT);
-        assert!(response.headers().is_empty());
-        assert!(response.body().is_empty());
     }
 
     #[test]
