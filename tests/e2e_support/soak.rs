@@ -40,6 +40,8 @@ pub struct Totals {
     pub resets: AtomicU64,
     pub keep_alives: AtomicU64,
     pub failures: AtomicU64,
+    /// The longest wait from connect to the response head, in ms.
+    pub max_connect_ms: AtomicU64,
     /// The first few failures, for the message.
     pub first_failures: Mutex<Vec<String>>,
 }
@@ -89,6 +91,7 @@ pub async fn session(
     final_id: &AtomicU64,
     totals: &Totals,
 ) -> Result<SessionEnd, String> {
+    let started = std::time::Instant::now();
     let tcp = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
@@ -111,6 +114,8 @@ pub async fn session(
     if response.status() != 200 {
         return Err(format!("status {}", response.status()));
     }
+    let waited = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    totals.max_connect_ms.fetch_max(waited, Ordering::Relaxed);
     totals.sessions.fetch_add(1, Ordering::Relaxed);
     let mut body = response.into_body();
     let mut buf: Vec<u8> = Vec::new();
