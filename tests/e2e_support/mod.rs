@@ -9,6 +9,12 @@
 //! tool makes the test fail with a message that says how to install it.
 #![allow(dead_code)] // each test binary uses a different part
 
+// Support for the end-to-end tests with real parts (tests/nginx.rs, tests/python.rs,
+// tests/soak.rs), one file each.
+pub mod nginx;
+pub mod python;
+pub mod soak;
+
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Read};
