@@ -162,7 +162,6 @@ mod axum_response;
 mod body;
 mod data_writer;
 mod decode;
-mod decode_stream;
 mod encoded;
 mod error;
 mod event;
@@ -180,8 +179,7 @@ mod wire;
 
 pub use body::{SseBody, SseItem};
 pub use data_writer::DataWriter;
-pub use decode::{DecodeError, Decoded, Decoder, MessageEvent};
-pub use decode_stream::{DecodeStream, DecodeStreamError};
+pub use decode::{DecodeError, DecodeStream, DecodeStreamError, Decoded, Decoder, MessageEvent};
 pub use encoded::EncodedEvent;
 pub use error::{EventError, Field};
 pub use event::Event;
