@@ -12,6 +12,7 @@ use std::collections::VecDeque;
 
 use bytes::{Bytes, BytesMut};
 
+use super::text;
 use crate::scan::find_line_break_ascii;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -245,7 +246,9 @@ impl Lines {
                 }
                 self.partial.extend_from_slice(&self.chunk[start..end]);
                 self.partial_hint = total;
-                let line = self.partial.split().freeze();
+                // The whole buffer goes with the line (copied out if it is much
+                // larger than the line): the next partial line gets a new one.
+                let line = text::freeze(std::mem::take(&mut self.partial));
                 (Some(line), 0, total, self.partial_ascii && ascii, offset)
             };
             let mut start = start;

@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use super::error::DecodeError;
 use super::lines::Line;
 use super::message::{Decoded, MessageEvent};
-use super::text::{Label, Text};
+use super::text::{self, Label, Text};
 
 /// The data buffer of the event being read.
 #[derive(Default)]
@@ -193,7 +193,7 @@ impl Parser {
         }
         self.data = match std::mem::take(&mut self.data) {
             Data::None => Data::One {
-                value: line.src().slice(value_start..line.end),
+                value: text::cut(line.src(), value_start, line.end),
                 ascii: line.ascii,
             },
             Data::One {
@@ -237,7 +237,8 @@ impl Parser {
             Data::One { value, ascii } => Text::from_checked(value, ascii),
             Data::Many { buf, ascii } => {
                 self.data_hint = buf.len();
-                Text::from_checked(buf.freeze(), ascii)
+                // Copied out if the buffer was sized for a much larger event.
+                Text::from_checked(text::freeze(buf), ascii)
             }
         };
         Some(Decoded::Event(MessageEvent::new(

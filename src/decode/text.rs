@@ -1,7 +1,7 @@
 //! Decoded text: `Bytes` that are always valid UTF-8, short labels kept inline, and
 //! the rule that decides when a decoded value may stay a slice of a larger buffer.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 /// A buffer up to this size (about one network read) may be shared by the values cut
 /// from it; see [`may_share`].
@@ -31,6 +31,18 @@ pub(super) fn cut(src: &Bytes, start: usize, end: usize) -> Bytes {
         src.slice(start..end)
     } else {
         Bytes::copy_from_slice(&src[start..end])
+    }
+}
+
+/// A buffer the decoder built, as `Bytes` that keep no more memory than [`may_share`]
+/// allows: frozen as it is (no copy), or copied out when it has far more room than
+/// content (a buffer sized for an earlier, larger line or event).
+#[inline]
+pub(super) fn freeze(buf: BytesMut) -> Bytes {
+    if may_share(buf.len(), buf.capacity()) {
+        buf.freeze()
+    } else {
+        Bytes::copy_from_slice(&buf)
     }
 }
 
@@ -139,6 +151,13 @@ mod tests {
         assert_eq!(cut(&big, 0, big.len() - 1).as_ptr(), big.as_ptr());
         let small = Bytes::from(vec![b'x'; 100]);
         assert_eq!(cut(&small, 1, 10).as_ptr(), small[1..].as_ptr());
+
+        let mut roomy = BytesMut::with_capacity(1 << 20);
+        roomy.extend_from_slice(b"abc");
+        let frozen = freeze(roomy);
+        assert_eq!(&frozen[..], b"abc");
+        // Copied out: converting it back reuses nothing larger than its own bytes.
+        assert!(Vec::from(frozen).capacity() < 1024);
     }
 
     #[test]
