@@ -249,6 +249,7 @@ impl Decoder {
     /// assert_eq!(decoder.next_event()?.unwrap().data(), "abc");
     /// # Ok::<(), ssewire::DecodeError>(())
     /// ```
+    #[inline]
     pub fn feed(&mut self, chunk: impl Into<Bytes>) {
         self.lines.feed(chunk.into());
     }
@@ -271,6 +272,7 @@ impl Decoder {
     /// assert_eq!(decoder.next_event()?.unwrap().data(), "2");
     /// # Ok::<(), ssewire::DecodeError>(())
     /// ```
+    #[inline]
     pub fn next_event(&mut self) -> Result<Option<MessageEvent>, DecodeError> {
         loop {
             match self.next_inner(false)? {
@@ -320,6 +322,7 @@ impl Decoder {
         self.parser.reset();
     }
 
+    #[inline]
     fn next_inner(&mut self, all: bool) -> Result<Option<Decoded>, DecodeError> {
         loop {
             match self.lines.next(self.parser.is_skipping()) {

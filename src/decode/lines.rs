@@ -17,6 +17,30 @@ use crate::scan::find_line_break_ascii;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// Position of the first CR or LF in `s`, and whether the bytes before it (all of `s`
+/// when there is none) are ASCII. Short lines are found by the block scan of
+/// `scan.rs`, which tells both at once; with feature `memchr`, a line longer than
+/// [`SHORT`] is searched with `memchr2` (AVX2 where the CPU has it) and then checked
+/// for ASCII on its own.
+#[inline]
+fn find_break(s: &[u8]) -> (Option<usize>, bool) {
+    #[cfg(feature = "memchr")]
+    if s.len() > SHORT {
+        let (found, ascii) = find_line_break_ascii(&s[..SHORT]);
+        if found.is_some() {
+            return (found, ascii);
+        }
+        let found = memchr::memchr2(b'\n', b'\r', &s[SHORT..]).map(|i| SHORT + i);
+        let line = &s[SHORT..found.unwrap_or(s.len())];
+        return (found, ascii && line.is_ascii());
+    }
+    find_line_break_ascii(s)
+}
+
+/// Lines up to this length are searched by the block scan alone.
+#[cfg(feature = "memchr")]
+const SHORT: usize = 128;
+
 /// A complete line, without its line end (and without a BOM at the start of the
 /// stream).
 pub(super) struct Line<'a> {
@@ -128,6 +152,7 @@ impl Lines {
     }
 
     /// Adds a chunk of input (kept without a copy).
+    #[inline]
     pub(super) fn feed(&mut self, chunk: Bytes) {
         if chunk.is_empty() {
             return;
@@ -154,6 +179,7 @@ impl Lines {
     /// that does not end in this chunk is dropped instead of buffered, and lines
     /// over the limit are not reported: a partial line is never blank, so it cannot
     /// end the skipping.
+    #[inline]
     pub(super) fn next(&mut self, skipping: bool) -> Next<'_> {
         loop {
             if self.at >= self.chunk.len() {
@@ -179,7 +205,7 @@ impl Lines {
                 }
             }
             let rest = &self.chunk[self.at..];
-            let (found, ascii) = find_line_break_ascii(rest);
+            let (found, ascii) = find_break(rest);
             let Some(len) = found else {
                 // The line goes on in a later chunk.
                 let n = rest.len();

@@ -37,6 +37,7 @@ pub struct MessageEvent {
 }
 
 impl MessageEvent {
+    #[inline]
     pub(super) fn new(event_type: Option<Label>, data: Text, last_event_id: Label) -> Self {
         MessageEvent {
             event_type: event_type.filter(|t| !t.as_bytes().is_empty()),
@@ -55,6 +56,7 @@ impl MessageEvent {
     /// assert_eq!(decoder.next_event()?.unwrap().event_type(), "tick");
     /// # Ok::<(), ssewire::DecodeError>(())
     /// ```
+    #[inline]
     pub fn event_type(&self) -> &str {
         match &self.event_type {
             Some(t) => t.as_str(),
@@ -75,6 +77,7 @@ impl MessageEvent {
     /// assert_eq!(decoder.next_event()?.unwrap().data(), "{\"n\":\n 1}");
     /// # Ok::<(), ssewire::DecodeError>(())
     /// ```
+    #[inline]
     pub fn data(&self) -> &str {
         self.data.as_str()
     }
@@ -89,6 +92,7 @@ impl MessageEvent {
     /// assert_eq!(&event.data_bytes()[..], "café".as_bytes());
     /// # Ok::<(), ssewire::DecodeError>(())
     /// ```
+    #[inline]
     pub fn data_bytes(&self) -> &Bytes {
         self.data.as_bytes()
     }
@@ -118,6 +122,7 @@ impl MessageEvent {
     ///     .collect();
     /// assert_eq!(ids, ["1", "1", ""]);
     /// ```
+    #[inline]
     pub fn last_event_id(&self) -> &str {
         self.last_event_id.as_str()
     }

@@ -85,6 +85,7 @@ impl Parser {
     }
 
     /// Whether the rest of the event is being skipped (after an error).
+    #[inline]
     pub(super) fn is_skipping(&self) -> bool {
         self.skip_event
     }
@@ -94,6 +95,7 @@ impl Parser {
         self.data.len() + self.event_type_len()
     }
 
+    #[inline]
     fn event_type_len(&self) -> usize {
         self.event_type.as_ref().map_or(0, |t| t.as_bytes().len())
     }
@@ -116,6 +118,7 @@ impl Parser {
 
     /// Interprets one complete line. `all`: also return comments and reconnection
     /// times (else they are applied and skipped).
+    #[inline]
     pub(super) fn line(
         &mut self,
         line: Line<'_>,
@@ -178,6 +181,7 @@ impl Parser {
         Ok(None)
     }
 
+    #[inline]
     fn push_data(&mut self, line: &Line<'_>, value_start: usize) -> Result<(), DecodeError> {
         let value = &line.src()[value_start..line.end];
         let new_len = match &self.data {
@@ -222,6 +226,7 @@ impl Parser {
     }
 
     /// A blank line: ends the event and dispatches it if it has data.
+    #[inline]
     fn dispatch(&mut self) -> Option<Decoded> {
         if let Some(id) = self.pending_id.take() {
             self.last_event_id = id;

@@ -46,6 +46,24 @@ pub(super) fn freeze(buf: BytesMut) -> Bytes {
     }
 }
 
+/// `bytes` as `&str` if they are UTF-8. With feature `simdutf8`, a SIMD check (AVX2
+/// or SSE4.2 picked at run time, NEON on aarch64), safe code like `std`'s.
+#[cfg(feature = "simdutf8")]
+#[inline]
+fn utf8(bytes: &[u8]) -> Option<&str> {
+    // Short text is checked faster without the SIMD set-up.
+    if bytes.len() < 64 {
+        return std::str::from_utf8(bytes).ok();
+    }
+    simdutf8::basic::from_utf8(bytes).ok()
+}
+
+#[cfg(not(feature = "simdutf8"))]
+#[inline]
+fn utf8(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes).ok()
+}
+
 /// `Bytes` that always hold valid UTF-8.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub(super) struct Text(Bytes);
@@ -55,7 +73,7 @@ impl Text {
     /// WHATWG "UTF-8 decode" does); valid input is kept without a copy. `ascii` tells
     /// that the bytes are already known to be ASCII, which skips the check.
     pub(super) fn from_checked(bytes: Bytes, ascii: bool) -> Text {
-        if ascii || std::str::from_utf8(&bytes).is_ok() {
+        if ascii || utf8(&bytes).is_some() {
             Text(bytes)
         } else {
             Text(Bytes::from(String::from_utf8_lossy(&bytes).into_owned()))
@@ -64,7 +82,7 @@ impl Text {
 
     pub(super) fn as_str(&self) -> &str {
         // Valid by construction; the check is what keeps the crate free of `unsafe`.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        utf8(&self.0).unwrap_or_default()
     }
 
     pub(super) fn as_bytes(&self) -> &Bytes {
@@ -95,7 +113,7 @@ impl Label {
     /// long-lived last event ID never pins a large network buffer in memory.
     pub(super) fn new(src: &Bytes, start: usize, end: usize, ascii: bool) -> Label {
         let bytes = &src[start..end];
-        if bytes.len() <= LABEL_INLINE && (ascii || std::str::from_utf8(bytes).is_ok()) {
+        if bytes.len() <= LABEL_INLINE && (ascii || utf8(bytes).is_some()) {
             let mut buf = [0; LABEL_INLINE];
             buf[..bytes.len()].copy_from_slice(bytes);
             return Label::Inline {
@@ -120,7 +138,7 @@ impl Label {
 
     pub(super) fn as_str(&self) -> &str {
         // Valid by construction (see `Text::as_str`).
-        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+        utf8(self.as_bytes()).unwrap_or_default()
     }
 }
 
