@@ -164,7 +164,6 @@ mod axum;
 mod body;
 mod data_writer;
 mod decode;
-mod decode_stream;
 mod encoded;
 mod error;
 mod event;
@@ -184,8 +183,7 @@ mod wire;
 
 pub use body::{OutgoingEvent, SseBody, SseItem};
 pub use data_writer::DataWriter;
-pub use decode::{DecodeError, Decoded, Decoder, MessageEvent};
-pub use decode_stream::{DecodeStream, DecodeStreamError};
+pub use decode::{DecodeError, DecodeStream, DecodeStreamError, Decoded, Decoder, MessageEvent};
 pub use encoded::EncodedEvent;
 pub use error::{EventError, Field};
 pub use event::Event;

@@ -77,7 +77,7 @@ fn decode_chunked<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<Seen> {
                 data: event.data().to_owned(),
                 id: event.last_event_id().to_owned(),
                 retry: decoder
-                    .retry()
+                    .reconnection_time()
                     .map(|d| u64::try_from(d.as_millis()).unwrap()),
             });
         }

@@ -15,7 +15,7 @@ pub enum Item {
         data: String,
         last_event_id: String,
     },
-    Retry(u64),
+    ReconnectionTime(u64),
     Comment(String),
     Error(DecodeError),
 }
@@ -88,7 +88,7 @@ pub fn reference(input: &[u8]) -> Vec<Item> {
             "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
                 // Values past u64 are ignored, as in browsers.
                 if let Ok(ms) = value.parse::<u64>() {
-                    out.push(Item::Retry(ms));
+                    out.push(Item::ReconnectionTime(ms));
                 }
             }
             _ => {}
@@ -116,9 +116,9 @@ pub fn run(mut decoder: Decoder, input: &[u8], sizes: &[usize]) -> Vec<Item> {
                     data: e.data().to_owned(),
                     last_event_id: e.last_event_id().to_owned(),
                 }),
-                Ok(Some(Decoded::Retry(d))) => {
-                    out.push(Item::Retry(u64::try_from(d.as_millis()).unwrap()))
-                }
+                Ok(Some(Decoded::ReconnectionTime(d))) => out.push(Item::ReconnectionTime(
+                    u64::try_from(d.as_millis()).unwrap(),
+                )),
                 Ok(Some(Decoded::Comment(c))) => out.push(Item::Comment(c)),
                 Ok(Some(other)) => panic!("unexpected {other:?}"),
                 Ok(None) => break,

@@ -8,7 +8,9 @@ use bytes::Bytes;
 use futures_core::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
-use crate::decode::{DecodeError, Decoder, MessageEvent};
+use super::decoder::Decoder;
+use super::error::DecodeError;
+use super::message::MessageEvent;
 
 /// An error from a [`DecodeStream`]: either the transport failed (the inner stream
 /// returned an error), or the bytes broke a limit of the [`Decoder`].
@@ -141,7 +143,7 @@ pin_project! {
     ///         }
     ///     }
     ///     decoder = events.into_decoder();
-    ///     let wait = decoder.retry().unwrap_or(std::time::Duration::from_secs(3));
+    ///     let wait = decoder.reconnection_time().unwrap_or(std::time::Duration::from_secs(3));
     ///     tokio::time::sleep(wait).await;
     /// }
     /// # Ok(())
@@ -193,7 +195,7 @@ impl<S> DecodeStream<S> {
     }
 
     /// The decoder: its [`last_event_id`](Decoder::last_event_id) and
-    /// [`retry`](Decoder::retry) are what a client needs to reconnect.
+    /// [`reconnection_time`](Decoder::reconnection_time) are what a client needs to reconnect.
     ///
     /// ```
     /// use futures_util::{stream, StreamExt};
@@ -203,7 +205,7 @@ impl<S> DecodeStream<S> {
     /// let mut events = ssewire::DecodeStream::new(chunks);
     /// while events.next().await.is_some() {}
     /// assert_eq!(events.decoder().last_event_id(), "a");
-    /// assert_eq!(events.decoder().retry(), Some(std::time::Duration::from_millis(500)));
+    /// assert_eq!(events.decoder().reconnection_time(), Some(std::time::Duration::from_millis(500)));
     /// # }
     /// ```
     pub fn decoder(&self) -> &Decoder {
@@ -217,7 +219,7 @@ impl<S> DecodeStream<S> {
     /// use futures_util::stream;
     /// let chunks = stream::iter([Ok::<_, std::io::Error>("")]);
     /// let decoder = ssewire::DecodeStream::new(chunks).into_decoder();
-    /// assert_eq!(decoder.retry(), None);
+    /// assert_eq!(decoder.reconnection_time(), None);
     /// ```
     pub fn into_decoder(self) -> Decoder {
         self.decoder
@@ -304,7 +306,7 @@ mod tests {
             got[2],
             Err(DecodeStreamError::Format(DecodeError::LineTooLong {
                 limit: 10,
-                position: 9
+                offset: 9
             }))
         ));
         assert_eq!(got[3].as_ref().unwrap(), "2");
