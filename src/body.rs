@@ -17,6 +17,57 @@ use crate::event::Event;
 use crate::keep_alive::{KeepAlive, KeepAliveState};
 use crate::timer::{Sleep, Timer};
 
+/// One item for the body: an [`Event`] to encode, or an [`EncodedEvent`] whose bytes
+/// are sent as they are.
+///
+/// ```
+/// use ssewire::{Event, OutgoingEvent};
+/// let item = OutgoingEvent::from(Event::with_data("x").encode());
+/// assert!(matches!(item, OutgoingEvent::Encoded(_)));
+/// ```
+#[derive(Debug, Clone)]
+pub enum OutgoingEvent {
+    /// An event, encoded by the body.
+    Event(Event),
+    /// Bytes already encoded, sent without a copy.
+    Encoded(EncodedEvent),
+}
+
+impl From<Event> for OutgoingEvent {
+    fn from(event: Event) -> Self {
+        OutgoingEvent::Event(event)
+    }
+}
+
+impl From<EncodedEvent> for OutgoingEvent {
+    fn from(event: EncodedEvent) -> Self {
+        OutgoingEvent::Encoded(event)
+    }
+}
+
+impl OutgoingEvent {
+    fn encoded_len(&self) -> usize {
+        match self {
+            OutgoingEvent::Event(event) => event.encoded_len(),
+            OutgoingEvent::Encoded(encoded) => encoded.len(),
+        }
+    }
+
+    fn encode_to(&self, buf: &mut BytesMut) {
+        match self {
+            OutgoingEvent::Event(event) => event.encode_to(buf),
+            OutgoingEvent::Encoded(encoded) => buf.extend_from_slice(encoded.as_ref()),
+        }
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            OutgoingEvent::Event(event) => event.encode().into_bytes(),
+            OutgoingEvent::Encoded(encoded) => encoded.into_bytes(),
+        }
+    }
+}
+
 /// What a stream fed to [`SseBody`] may yield: an [`Event`] or [`EncodedEvent`], or a
 /// `Result` of either.
 ///
@@ -24,14 +75,14 @@ use crate::timer::{Sleep, Timer};
 ///
 /// ```
 /// use std::convert::Infallible;
-/// use ssewire::{Event, SseItem};
+/// use ssewire::{Event, OutgoingEvent, SseItem};
 ///
 /// struct Price(u64);
 ///
 /// impl SseItem for Price {
 ///     type Error = Infallible;
-///     fn into_event(self) -> Result<Event, Infallible> {
-///         Ok(Event::new().id(self.0).data(self.0.to_string()))
+///     fn into_outgoing(self) -> Result<OutgoingEvent, Infallible> {
+///         Ok(Event::new().id(self.0).data(self.0.to_string()).into())
 ///     }
 /// }
 /// let body = ssewire::SseBody::new(futures_util::stream::iter([Price(1), Price(2)]));
@@ -46,34 +97,34 @@ pub trait SseItem {
     /// ```
     /// use ssewire::SseItem;
     /// let item: Result<ssewire::Event, &str> = Err("gone");
-    /// assert_eq!(item.into_event().unwrap_err(), "gone");
+    /// assert_eq!(item.into_outgoing().unwrap_err(), "gone");
     /// ```
     ///
     /// # Errors
     ///
     /// The stream's own error, which ends the body (see [`SseBody::on_error`]).
-    fn into_event(self) -> Result<Event, Self::Error>;
+    fn into_outgoing(self) -> Result<OutgoingEvent, Self::Error>;
 }
 
 impl SseItem for Event {
     type Error = Infallible;
-    fn into_event(self) -> Result<Event, Infallible> {
-        Ok(self)
+    fn into_outgoing(self) -> Result<OutgoingEvent, Infallible> {
+        Ok(OutgoingEvent::Event(self))
     }
 }
 
 impl SseItem for EncodedEvent {
     type Error = Infallible;
-    fn into_event(self) -> Result<Event, Infallible> {
-        Ok(Event::from(self))
+    fn into_outgoing(self) -> Result<OutgoingEvent, Infallible> {
+        Ok(OutgoingEvent::Encoded(self))
     }
 }
 
 impl<T: SseItem<Error = Infallible>, E> SseItem for Result<T, E> {
     type Error = E;
-    fn into_event(self) -> Result<Event, E> {
+    fn into_outgoing(self) -> Result<OutgoingEvent, E> {
         match self {
-            Ok(item) => match item.into_event() {
+            Ok(item) => match item.into_outgoing() {
                 Ok(event) => Ok(event),
                 Err(never) => match never {},
             },
@@ -166,7 +217,7 @@ enum State {
 /// The options few bodies use, kept out of line so an idle body stays small.
 struct Extras<E> {
     /// An event taken from the stream that did not fit in the last chunk.
-    held: Option<Event>,
+    held: Option<OutgoingEvent>,
     opening: Option<Bytes>,
     farewell: Option<Bytes>,
     shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
@@ -450,7 +501,7 @@ where
         let mut ended = false;
         // An event that overflowed the last chunk opens this one.
         if let Some(held) = this.extras.as_deref_mut().and_then(|x| x.held.take()) {
-            single = Some(held.encode().into_bytes());
+            single = Some(held.into_bytes());
         }
         while !matches!(&single, Some(first) if first.len() >= max_chunk.min(ALONE_FROM)) {
             let event = match this.stream.as_mut().poll_next(cx) {
@@ -459,12 +510,12 @@ where
                     ended = true;
                     break;
                 }
-                Poll::Ready(Some(item)) => match item.into_event() {
+                Poll::Ready(Some(item)) => match item.into_outgoing() {
                     Ok(event) => event,
                     Err(err) => {
                         ended = true;
                         match this.extras.as_deref_mut().and_then(|x| x.on_error.as_mut()) {
-                            Some(to_event) => to_event(err),
+                            Some(to_event) => OutgoingEvent::Event(to_event(err)),
                             None => {
                                 *this.error = Some(err);
                                 break;
@@ -474,7 +525,7 @@ where
                 },
             };
             match single.take() {
-                None if this.buf.is_empty() => single = Some(event.encode().into_bytes()),
+                None if this.buf.is_empty() => single = Some(event.into_bytes()),
                 first => {
                     if let Some(first) = first {
                         this.buf.reserve(first.len() + event.encoded_len() + 4096);

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::error::{EventError, Field};
 use crate::scan::find_forbidden;
-use crate::wire::{write_i64, write_u64, Sink};
+use crate::wire::{u64_len, Decimal, Sink};
 
 /// Text that is either a `'static` literal or owned.
 #[derive(Clone)]
@@ -20,18 +20,6 @@ impl Text {
             Text::Owned(s) => s,
         }
     }
-}
-
-const fn const_check(s: &'static str, nul: bool) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\n' || b[i] == b'\r' || (nul && b[i] == 0) {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 fn check(field: Field, s: &str, nul: bool) -> Result<(), EventError> {
@@ -83,7 +71,7 @@ impl EventType {
     /// ```
     pub const fn from_static(name: &'static str) -> Self {
         assert!(
-            const_check(name, false),
+            find_forbidden(name.as_bytes(), false).is_none(),
             "an SSE event type cannot contain CR or LF"
         );
         EventType(Text::Static(name))
@@ -241,7 +229,7 @@ impl EventId {
     /// ```
     pub const fn from_static(id: &'static str) -> Self {
         assert!(
-            const_check(id, true),
+            find_forbidden(id.as_bytes(), true).is_none(),
             "an SSE event id cannot contain CR, LF or NUL"
         );
         EventId(IdRepr::Text(Text::Static(id)))
@@ -311,19 +299,29 @@ impl EventId {
 
     pub(crate) fn write<S: Sink>(&self, sink: &mut S) {
         match &self.0 {
-            IdRepr::Unsigned(n) => write_u64(sink, *n),
-            IdRepr::Signed(n) => write_i64(sink, *n),
+            IdRepr::Unsigned(n) => sink.put_u64(*n),
+            IdRepr::Signed(n) if *n >= 0 => sink.put_u64(n.unsigned_abs()),
+            IdRepr::Signed(n) => sink.put(Decimal::signed(*n).as_bytes()),
             IdRepr::Text(t) => sink.put(t.as_str().as_bytes()),
         }
     }
 
     pub(crate) fn encoded_len(&self) -> usize {
         match &self.0 {
-            IdRepr::Unsigned(n) => crate::wire::u64_len(*n),
-            IdRepr::Signed(n) => {
-                crate::wire::u64_len(n.unsigned_abs()) + usize::from(n.is_negative())
-            }
+            IdRepr::Unsigned(n) => u64_len(*n),
+            IdRepr::Signed(n) => u64_len(n.unsigned_abs()) + usize::from(n.is_negative()),
             IdRepr::Text(t) => t.as_str().len(),
+        }
+    }
+
+    /// Calls `f` with the id's wire text; numbers are formatted on the stack, so
+    /// this never allocates.
+    #[inline]
+    fn with_wire_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match &self.0 {
+            IdRepr::Text(t) => f(t.as_str().as_bytes()),
+            IdRepr::Unsigned(n) => f(Decimal::new(*n).as_bytes()),
+            IdRepr::Signed(n) => f(Decimal::signed(*n).as_bytes()),
         }
     }
 }
@@ -390,20 +388,82 @@ impl fmt::Debug for EventId {
     }
 }
 
-/// Ids compare by the text a client would see: `EventId::from(7u64)` equals
-/// `EventId::new("7")`.
+/// Ids compare by their wire text, the text a client sees and sends back:
+/// `EventId::from(123u64)` equals `EventId::new("123")`, but `"0160"` and `"+160"`
+/// are not `160`. Comparing never allocates.
+///
+/// ```
+/// use ssewire::EventId;
+/// assert_eq!(EventId::from(123u64), EventId::new("123")?);
+/// assert_ne!(EventId::new("0160")?, EventId::from(160u64));
+/// assert_eq!(EventId::from(-5i32), EventId::new("-5")?);
+/// # Ok::<(), ssewire::EventError>(())
+/// ```
 impl PartialEq for EventId {
     fn eq(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
             (IdRepr::Text(a), IdRepr::Text(b)) => a.as_str() == b.as_str(),
-            _ => self.to_string() == other.to_string(),
+            (IdRepr::Unsigned(a), IdRepr::Unsigned(b)) => a == b,
+            (IdRepr::Signed(a), IdRepr::Signed(b)) => a == b,
+            _ => self.with_wire_bytes(|a| other.with_wire_bytes(|b| a == b)),
         }
     }
 }
 impl Eq for EventId {}
 
+/// Hashes the wire text, as `str` does (so equal ids hash alike whatever they were
+/// made from), without allocating.
 impl std::hash::Hash for EventId {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.to_string().hash(state);
+        self.with_wire_bytes(|bytes| {
+            state.write(bytes);
+            state.write_u8(0xff);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::{BuildHasher, RandomState};
+
+    fn id(text: &str) -> EventId {
+        EventId::new(text).unwrap()
+    }
+
+    #[test]
+    fn ids_are_equal_iff_their_wire_text_is() {
+        let hasher = RandomState::new();
+        let equal = [
+            (EventId::from(123u64), id("123")),
+            (EventId::from(123i64), id("123")),
+            (EventId::from(123u8), EventId::from(123i32)),
+            (EventId::from(-7i64), id("-7")),
+            (EventId::from(0u64), id("0")),
+            (EventId::from(u64::MAX), id(&u64::MAX.to_string())),
+            (EventId::from(i64::MIN), id(&i64::MIN.to_string())),
+            (EventId::empty(), id("")),
+            (EventId::from_static("a"), id("a")),
+        ];
+        for (a, b) in &equal {
+            assert_eq!(a, b);
+            assert_eq!(b, a);
+            assert_eq!(hasher.hash_one(a), hasher.hash_one(b), "{a:?} {b:?}");
+            // The same hash as the wire text itself.
+            assert_eq!(hasher.hash_one(a), hasher.hash_one(a.to_string().as_str()));
+        }
+        let different = [
+            (id("0160"), EventId::from(160u64)),
+            (id("+160"), EventId::from(160u64)),
+            (id(" 160"), EventId::from(160u64)),
+            (id("160 "), EventId::from(160i64)),
+            (EventId::from(-1i64), EventId::from(1u64)),
+            (EventId::empty(), EventId::from(0u64)),
+            (id("12"), EventId::from(123u64)),
+        ];
+        for (a, b) in &different {
+            assert_ne!(a, b);
+            assert_ne!(b, a);
+        }
     }
 }

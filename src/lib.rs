@@ -178,13 +178,13 @@ mod scan;
 mod timer;
 mod wire;
 
-pub use body::{SseBody, SseItem};
+pub use body::{OutgoingEvent, SseBody, SseItem};
 pub use data_writer::DataWriter;
 pub use decode::{DecodeError, Decoded, Decoder, MessageEvent};
 pub use decode_stream::{DecodeStream, DecodeStreamError};
 pub use encoded::EncodedEvent;
 pub use error::{EventError, Field};
-pub use event::Event;
+pub use event::{Event, IntoEventId, IntoEventType};
 pub use fields::{EventId, EventType};
 #[cfg(feature = "broadcast")]
 #[cfg_attr(docsrs, doc(cfg(feature = "broadcast")))]

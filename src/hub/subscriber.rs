@@ -10,6 +10,7 @@ use futures_core::stream::FusedStream;
 use futures_core::Stream;
 
 use crate::body::SseBody;
+use crate::encoded::EncodedEvent;
 use crate::event::Event;
 use crate::fields::EventType;
 
@@ -278,16 +279,16 @@ impl Subscriber {
 }
 
 impl Stream for Subscriber {
-    type Item = Result<Event, Infallible>;
+    type Item = Result<EncodedEvent, Infallible>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         if let Some(event) = this.opening.take() {
             this.shared.count_sent(event.encoded_len());
-            return Poll::Ready(Some(Ok(*event)));
+            return Poll::Ready(Some(Ok(event.encode())));
         }
         if let Some(event) = this.batch.as_mut().and_then(|batch| batch.pop()) {
-            return Poll::Ready(Some(Ok(Event::from(event))));
+            return Poll::Ready(Some(Ok(event)));
         }
         if this.cursor.ended {
             return Poll::Ready(None);
@@ -296,8 +297,8 @@ impl Stream for Subscriber {
             .shared
             .poll(&mut this.cursor, cx.waker(), &mut this.batch)
         {
-            Step::Event(event) => Poll::Ready(Some(Ok(Event::from(event)))),
-            Step::Lagged(event) => Poll::Ready(Some(Ok(event))),
+            Step::Event(event) => Poll::Ready(Some(Ok(event))),
+            Step::Lagged(event) => Poll::Ready(Some(Ok(event.encode()))),
             Step::Disconnect | Step::End => {
                 this.cursor.ended = true;
                 this.batch = None;
