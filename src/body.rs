@@ -120,6 +120,13 @@ impl SseItem for EncodedEvent {
     }
 }
 
+impl SseItem for OutgoingEvent {
+    type Error = Infallible;
+    fn into_outgoing(self) -> Result<OutgoingEvent, Infallible> {
+        Ok(self)
+    }
+}
+
 impl<T: SseItem<Error = Infallible>, E> SseItem for Result<T, E> {
     type Error = E;
     fn into_outgoing(self) -> Result<OutgoingEvent, E> {
@@ -359,7 +366,7 @@ where
     /// let mut body = SseBody::new(futures_util::stream::pending::<Event>())
     ///     .open_with(Event::new().retry(Duration::from_secs(5)).comment("welcome"));
     /// let first = body.next().await.unwrap().unwrap();
-    /// assert_eq!(&first[..], b"retry: 5000\n: welcome\n\n");
+    /// assert_eq!(&first[..], b"retry: 5000\n: welcome\n");
     /// # });
     /// ```
     pub fn open_with(mut self, event: Event) -> Self {

@@ -320,13 +320,13 @@ impl fmt::Debug for HubConfig {
 /// news.publish(Event::with_data("world"));      // id 2
 ///
 /// let first = alice.next().await.unwrap().unwrap();
-/// assert_eq!(first.encode().as_ref(), b"id: 1\ndata: hello\n\n");
+/// assert_eq!(first.as_ref(), b"id: 1\ndata: hello\n\n");
 ///
 /// // Bob was away and comes back having seen id 1: he gets exactly what he missed.
 /// let mut bob = news.subscribe(Some("1"));
 /// assert!(bob.resume().is_exact());
 /// let missed = bob.next().await.unwrap().unwrap();
-/// assert_eq!(missed.encode().as_ref(), b"id: 2\ndata: world\n\n");
+/// assert_eq!(missed.as_ref(), b"id: 2\ndata: world\n\n");
 /// # }
 /// ```
 ///

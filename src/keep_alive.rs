@@ -119,7 +119,7 @@ impl KeepAlive {
     /// ```
     /// # #[cfg(feature = "tokio")] {
     /// let keep_alive = ssewire::KeepAlive::tokio().comment("keep-alive");
-    /// assert_eq!(&keep_alive.message()[..], b": keep-alive\n\n");
+    /// assert_eq!(&keep_alive.message()[..], b": keep-alive\n");
     /// # }
     /// ```
     pub fn comment(self, text: impl AsRef<str>) -> Self {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{stream, Stream, StreamExt};
-use ssewire::{EncodedEvent, Event, EventType, SseBody};
+use ssewire::{EncodedEvent, Event, EventType, OutgoingEvent, SseBody};
 use tokio::sync::mpsc;
 
 fn data(text: &str) -> Event {
@@ -86,12 +86,12 @@ async fn an_event_larger_than_the_bound_goes_out_whole() {
 async fn a_large_event_after_small_ones_starts_its_own_chunk_without_a_copy() {
     let big: EncodedEvent = data(&"x".repeat(10_000)).encode();
     let events = stream::iter([
-        Event::with_data("a"),
-        Event::with_data("b"),
-        Event::from(big.clone()),
-        Event::with_data("c"),
+        OutgoingEvent::from(Event::with_data("a")),
+        Event::with_data("b").into(),
+        big.clone().into(),
+        Event::with_data("c").into(),
     ]);
-    let chunks: Vec<Bytes> = SseBody::from_events(events)
+    let chunks: Vec<Bytes> = SseBody::new(events)
         .max_chunk_size(1000)
         .map(|c| c.unwrap())
         .collect()
@@ -112,14 +112,14 @@ async fn events_of_a_kibibyte_or_more_go_alone_and_small_ones_still_coalesce() {
         .map(|i| data(&format!("{i}").repeat(1100)).encode())
         .collect();
     let events = stream::iter([
-        Event::with_data("a"),
-        Event::from(big[0].clone()),
-        Event::from(big[1].clone()),
-        Event::with_data("b"),
-        Event::with_data("c"),
-        Event::from(big[2].clone()),
+        OutgoingEvent::from(Event::with_data("a")),
+        big[0].clone().into(),
+        big[1].clone().into(),
+        Event::with_data("b").into(),
+        Event::with_data("c").into(),
+        big[2].clone().into(),
     ]);
-    let chunks: Vec<Bytes> = SseBody::from_events(events)
+    let chunks: Vec<Bytes> = SseBody::new(events)
         .map(|c| c.unwrap())
         .collect()
         .await;

@@ -15,7 +15,7 @@ use bytes::BytesMut;
 use common::spec_parser::{self, normalize_newlines, text_lines, Line, MessageEvent};
 use common::{first_invalid_utf8, wire};
 use proptest::prelude::*;
-use ssewire::{EncodedEvent, Event, EventError, EventId, EventType, Field};
+use ssewire::{Event, EventError, EventId, EventType, Field};
 
 // ---- the reference parser against known vectors ------------------------------------
 

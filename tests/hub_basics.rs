@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_core::Stream;
 use futures_util::{FutureExt, StreamExt};
 use ssewire::{
-    Event, EventId, EventType, Hub, HubConfig, IdPolicy, LagPolicy, LostReason, Resume, Subscriber,
+    EncodedEvent, Event, EventId, EventType, Hub, HubConfig, IdPolicy, LagPolicy, LostReason, Resume, Subscriber,
     Topic,
 };
 
@@ -25,8 +25,8 @@ struct Got {
     data: String,
 }
 
-fn parse(event: &Event) -> Got {
-    let bytes = event.clone().encode().into_bytes();
+fn parse(event: &EncodedEvent) -> Got {
+    let bytes = event.clone().into_bytes();
     let parsed = spec_parser::parse(&bytes);
     let mut events = parsed.events();
     assert_eq!(events.len(), 1, "one event per item: {bytes:?}");
@@ -90,7 +90,7 @@ fn every_subscriber_gets_the_same_bytes() {
     let mut pointers = Vec::new();
     for subscriber in &mut subscribers {
         let event = subscriber.next().now_or_never().unwrap().unwrap().unwrap();
-        let bytes = event.encode().into_bytes();
+        let bytes = event.into_bytes();
         assert_eq!(&bytes[..], b"event: note\nid: 1\ndata: shared\n\n");
         pointers.push(bytes.as_ptr());
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use ssewire::{Event, HubConfig, IdPolicy, LagPolicy, LostReason, Resume, Topic};
+use ssewire::{EncodedEvent, Event, HubConfig, IdPolicy, LagPolicy, LostReason, Resume, Topic};
 
 #[path = "common/spec_parser.rs"]
 #[allow(dead_code)]
@@ -63,8 +63,8 @@ enum Seen {
     End,
 }
 
-fn seen(event: &Event) -> Seen {
-    let bytes = event.clone().encode().into_bytes();
+fn seen(event: &EncodedEvent) -> Seen {
+    let bytes = event.clone().into_bytes();
     let parsed = spec_parser::parse(&bytes);
     let mut events = parsed.events();
     assert_eq!(events.len(), 1, "{bytes:?}");

@@ -128,8 +128,8 @@ impl Event {
     ///
     /// Text does not compile here (see [`IntoEventType`]):
     ///
-    /// ```compile_fail
-    /// let event = ssewire::Event::new().event("tick");
+    /// ```compile_fail,E0277
+    /// let _event = ssewire::Event::new().event("tick");
     /// ```
     #[inline]
     pub fn event(mut self, event_type: impl IntoEventType) -> Self {
@@ -161,9 +161,9 @@ impl Event {
     ///
     /// Text does not compile here (see [`IntoEventId`]):
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0277
     /// let n = 5;
-    /// let event = ssewire::Event::new().id(n.to_string());
+    /// let _event = ssewire::Event::new().id(n.to_string());
     /// ```
     #[inline]
     pub fn id(mut self, id: impl IntoEventId) -> Self {

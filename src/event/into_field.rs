@@ -17,15 +17,16 @@ mod sealed {
 /// [`Event::try_event`](crate::Event::try_event) (or [`EventType::new`]), or make a
 /// literal a `const` with [`EventType::from_static`].
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// // error: `&str` is not an event type ... use `.try_event(..)?` for runtime text
-/// let event = ssewire::Event::new().event("tick");
+/// let _event = ssewire::Event::new().event("tick");
 /// ```
 ///
 /// ```
 /// use ssewire::{Event, EventType};
 /// const TICK: EventType = EventType::from_static("tick");
 /// let event = Event::new().event(TICK).try_event(String::from("tock"))?;
+/// assert_eq!(event.encode().as_ref(), b"event: tock\n\n");
 /// # Ok::<(), ssewire::EventError>(())
 /// ```
 #[diagnostic::on_unimplemented(
@@ -53,10 +54,10 @@ impl IntoEventType for EventType {
 /// [`Event::try_id`](crate::Event::try_id) (or [`EventId::new`]), or make a literal
 /// a `const` with [`EventId::from_static`]. Numbers need no `to_string()`.
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// // error: `String` is not an event id ... use `.try_id(..)?` for runtime text
 /// let n = 7;
-/// let event = ssewire::Event::new().id(n.to_string());
+/// let _event = ssewire::Event::new().id(n.to_string());
 /// ```
 ///
 /// ```
@@ -65,6 +66,7 @@ impl IntoEventType for EventType {
 /// let event = Event::new().id(n).data("x");
 /// assert_eq!(event.encode().as_ref(), b"id: 7\ndata: x\n\n");
 /// let event = Event::new().id(EventId::from_static("a")).try_id(format!("b{n}"))?;
+/// assert_eq!(event.event_id().map(|id| id.to_string()), Some("b7".into()));
 /// # Ok::<(), ssewire::EventError>(())
 /// ```
 #[diagnostic::on_unimplemented(

@@ -34,7 +34,7 @@ use super::{HubConfig, IdPolicy, LagPolicy};
 /// let id = topic.publish(Event::with_data("hi"));
 /// assert_eq!(id, 100);
 /// let event = subscriber.next().await.unwrap().unwrap();
-/// assert_eq!(event.encode().as_ref(), b"id: 100\ndata: hi\n\n");
+/// assert_eq!(event.as_ref(), b"id: 100\ndata: hi\n\n");
 /// drop(topic); // the last handle: the subscriber ends
 /// assert!(subscriber.next().await.is_none());
 /// # }
@@ -288,7 +288,7 @@ impl Topic {
     /// let mut newcomer = topic.subscribe_with_backlog(None, 2);
     /// assert_eq!(newcomer.resume(), Resume::New { backlog: 2 });
     /// let first = newcomer.next().await.unwrap().unwrap();
-    /// assert_eq!(first.encode().as_ref(), b"id: 2\ndata: b\n\n");
+    /// assert_eq!(first.as_ref(), b"id: 2\ndata: b\n\n");
     /// # }
     /// ```
     pub fn subscribe_with_backlog(
