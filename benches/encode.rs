@@ -116,10 +116,7 @@ impl Contender for SsewireHeaderLast {
         self.n += 1;
         let data = black_box(self.w.data);
         let event = if self.w.typed {
-            Event::new()
-                .data(data)
-                .event(HEADER_LAST_TICK)
-                .id(self.n)
+            Event::new().data(data).event(HEADER_LAST_TICK).id(self.n)
         } else {
             Event::new().data(data)
         };

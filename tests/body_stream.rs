@@ -119,10 +119,7 @@ async fn events_of_a_kibibyte_or_more_go_alone_and_small_ones_still_coalesce() {
         Event::with_data("c").into(),
         big[2].clone().into(),
     ]);
-    let chunks: Vec<Bytes> = SseBody::new(events)
-        .map(|c| c.unwrap())
-        .collect()
-        .await;
+    let chunks: Vec<Bytes> = SseBody::new(events).map(|c| c.unwrap()).collect().await;
     assert_eq!(chunks.len(), 5, "{chunks:?}");
     assert_eq!(chunks[0], "data: a\n\n");
     assert_eq!(chunks[3], "data: b\n\ndata: c\n\n");

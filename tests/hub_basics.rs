@@ -9,8 +9,8 @@ use std::time::Duration;
 use futures_core::Stream;
 use futures_util::{FutureExt, StreamExt};
 use ssewire::{
-    EncodedEvent, Event, EventId, EventType, Hub, HubConfig, IdPolicy, LagPolicy, LostReason, Resume, Subscriber,
-    Topic,
+    EncodedEvent, Event, EventId, EventType, Hub, HubConfig, IdPolicy, LagPolicy, LostReason,
+    Resume, Subscriber, Topic,
 };
 
 #[path = "common/spec_parser.rs"]

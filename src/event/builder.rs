@@ -467,7 +467,10 @@ mod tests {
                 b"retry: 5\n: c\n",
             ),
             (Event::new().id(1u8), b"id: 1\n\n"),
-            (Event::new().event(EventType::from_static("t")), b"event: t\n\n"),
+            (
+                Event::new().event(EventType::from_static("t")),
+                b"event: t\n\n",
+            ),
             (Event::new().comment("c").data(""), b": c\ndata: \n\n"),
         ];
         for (event, wire) in cases {

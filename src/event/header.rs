@@ -23,8 +23,10 @@ impl Header {
     /// [`MAX_RECONNECTION_MS`].
     #[inline]
     pub(crate) fn retry_millis(&self) -> Option<u64> {
-        self.retry
-            .map(|d| u64::try_from(d.as_millis()).map_or(MAX_RECONNECTION_MS, |ms| ms.min(MAX_RECONNECTION_MS)))
+        self.retry.map(|d| {
+            u64::try_from(d.as_millis())
+                .map_or(MAX_RECONNECTION_MS, |ms| ms.min(MAX_RECONNECTION_MS))
+        })
     }
 
     /// The exact number of bytes [`Header::write`] writes.
@@ -73,8 +75,14 @@ mod tests {
         for (set, written) in [
             (Duration::ZERO, 0),
             (Duration::from_micros(1_999), 1),
-            (Duration::from_millis(MAX_RECONNECTION_MS), MAX_RECONNECTION_MS),
-            (Duration::from_millis(MAX_RECONNECTION_MS + 1), MAX_RECONNECTION_MS),
+            (
+                Duration::from_millis(MAX_RECONNECTION_MS),
+                MAX_RECONNECTION_MS,
+            ),
+            (
+                Duration::from_millis(MAX_RECONNECTION_MS + 1),
+                MAX_RECONNECTION_MS,
+            ),
             (Duration::from_secs(u64::MAX), MAX_RECONNECTION_MS),
             (Duration::MAX, MAX_RECONNECTION_MS),
         ] {

@@ -67,9 +67,11 @@ pub fn assert_wire_invariants(wire: &[u8]) {
     // Events with an event type, an id or data end with a blank line; events of only
     // comments and `retry` have nothing to dispatch and end with their last line.
     let dispatches = text == "\n"
-        || text
-            .lines()
-            .any(|l| ["event: ", "id: ", "data: "].iter().any(|p| l.starts_with(p)));
+        || text.lines().any(|l| {
+            ["event: ", "id: ", "data: "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        });
     let body = if dispatches {
         let body = &text[..text.len() - 1];
         assert!(
