@@ -173,9 +173,19 @@ pub(crate) fn split_line(s: &[u8]) -> (&[u8], Option<&[u8]>) {
     }
 }
 
-/// Position of the first byte of `s` that is CR, LF, or (when `nul` is set) NUL.
-pub(crate) fn find_forbidden(s: &[u8], nul: bool) -> Option<usize> {
-    s.iter().position(|&b| is_break(b) || (nul && b == 0))
+/// Position of the first byte of `s` that is CR, LF, or (when `nul` is set) NUL: the
+/// bytes an event type (CR, LF) or an id (CR, LF, NUL) cannot hold. A `const fn`, so
+/// that `from_static` constructors check literals at compile time with it too.
+pub(crate) const fn find_forbidden(s: &[u8], nul: bool) -> Option<usize> {
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        if b == b'\n' || b == b'\r' || (nul && b == 0) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 #[cfg(test)]

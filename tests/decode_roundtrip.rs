@@ -131,7 +131,7 @@ fn build(spec: &Spec, last_id: &mut String) -> Option<(Event, Vec<Decoded>, Vec<
                 {
                     let mut writer = event.data_writer();
                     for piece in pieces {
-                        writer.write_str(piece);
+                        std::fmt::Write::write_str(&mut writer, piece).unwrap();
                     }
                 }
                 data.get_or_insert_with(Vec::new)
