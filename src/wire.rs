@@ -69,12 +69,17 @@ impl Sink for SliceSink<'_> {
     fn put_u64(&mut self, n: u64) {
         let len = u64_len(n);
         if n < 100_000_000 {
+            let digits = (eight_digits(n as u32) >> ((8 - len) * 8)).to_le_bytes();
             if let Some(dst) = self.buf.get_mut(self.pos..self.pos + 8) {
-                let digits = eight_digits(n as u32) >> ((8 - len) * 8);
-                dst.copy_from_slice(&digits.to_le_bytes());
-                self.pos += len;
+                dst.copy_from_slice(&digits);
+            } else {
+                // Too close to the end for the whole word (the last field of a
+                // header): copy just the digits.
+                self.put(&digits[..len]);
                 return;
             }
+            self.pos += len;
+            return;
         }
         self.put(Decimal::new(n).as_bytes());
     }
