@@ -53,10 +53,10 @@ fn run(exe: &Path, input: &[u8], args: &[&str]) -> (Vec<Value>, String, bool) {
 
 #[test]
 fn prints_the_expected_events_for_every_vector() {
-    let dir = root().join("../shared/conformance/wpt");
+    let dir = root().join("tests/data/wpt");
     let index = std::fs::read_to_string(dir.join("INDEX")).unwrap_or_else(|e| {
         panic!(
-            "conformance vectors missing at {} (the shared/ folder beside the checkout): {e}",
+            "conformance vectors missing at {} (tests/data/wpt in the repository): {e}",
             dir.display()
         )
     });
