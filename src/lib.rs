@@ -202,3 +202,18 @@ pub use response::{
 #[cfg(feature = "tokio")]
 pub use timer::TokioTimer;
 pub use timer::{Sleep, Timer};
+
+/// The Rust snippets of `README.md`, compiled (and run, unless marked `no_run`) as
+/// doctests so they cannot rot. They use features `axum`, `tokio`, `http-body`, `json`
+/// and `broadcast`, so they are only collected when those are on (`cargo test` at the
+/// repository root turns every feature on).
+#[cfg(all(
+    doctest,
+    feature = "axum",
+    feature = "tokio",
+    feature = "http-body",
+    feature = "json",
+    feature = "broadcast"
+))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

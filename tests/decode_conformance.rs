@@ -27,7 +27,7 @@ struct Case {
 }
 
 fn vectors_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/wpt");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/wpt");
     assert!(
         dir.join("INDEX").is_file(),
         "conformance vectors missing: expected {} (tests/data/wpt in the repository)",

@@ -7,8 +7,10 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+/// The repository root (the workspace root, where `cargo build --example` finds the
+/// examples package).
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 /// Builds the example (a no-op when `cargo test` already did) and returns its path.

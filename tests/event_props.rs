@@ -21,7 +21,7 @@ use ssewire::{EncodedEvent, Event, EventError, EventId, EventType, Field};
 
 #[test]
 fn reference_parser_passes_the_wpt_vectors() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/wpt");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/wpt");
     let index = std::fs::read_to_string(dir.join("INDEX"))
         .unwrap_or_else(|e| panic!("the conformance vectors must be at {}: {e}", dir.display()));
     let mut checked = 0;
