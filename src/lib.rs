@@ -215,5 +215,7 @@ pub use timer::{Sleep, Timer};
     feature = "json",
     feature = "broadcast"
 ))]
+// The snippets define handlers nobody calls: allow that, and nothing else.
+#[doc(test(attr(allow(dead_code))))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
