@@ -26,12 +26,12 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use ssewire::hub::{Config, Hub};
-use ssewire::{Event, EventId, EventType, KeepAlive};
+use ssewire::{Event, EventType, KeepAlive, LastEventId};
 use tokio::sync::watch;
 
 /// The farewell every open stream receives when the server stops.
@@ -128,12 +128,8 @@ async fn shutdown_signal(hub: Hub) {
 }
 
 /// The event stream: every browser subscribes to the one "room" topic.
-async fn events(State(app): State<App>, headers: HeaderMap) -> Response {
-    // A browser sends Last-Event-ID only when it reconnects.
-    let last_id: Option<EventId> = match ssewire::last_event_id(&headers) {
-        Ok(id) => id.and_then(|id| id.try_into().ok()),
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
-    };
+/// A browser sends Last-Event-ID only when it reconnects; a malformed one is a 400.
+async fn events(State(app): State<App>, LastEventId(last_id): LastEventId) -> Response {
     let subscriber = app
         .hub
         .topic("room")

@@ -55,7 +55,7 @@
 //! async fn events(State(app): State<App>, headers: HeaderMap) -> SseBody<Subscriber> {
 //!     // A malformed header counts as none (the client then gets no replay).
 //!     let last_id: Option<EventId> =
-//!         ssewire::last_event_id(&headers).ok().flatten().and_then(|id| id.try_into().ok());
+//!         ssewire::last_event_id(&headers).ok().flatten();
 //!     let subscriber = app.hub.topic("chat").subscribe(last_id.as_ref());
 //!     subscriber.into_body().with_keep_alive(app.keep_alive)
 //! }

@@ -200,3 +200,20 @@ pub use keep_alive::KeepAlive;
 #[cfg(feature = "tokio")]
 pub use timer::TokioTimer;
 pub use timer::{Sleep, Timer};
+
+/// The Rust snippets of `README.md`, compiled (and run, unless marked `no_run`) as
+/// doctests so they cannot rot. They use features `axum`, `tokio`, `http-body`, `json`
+/// and `broadcast`, so they are only collected when those are on (`cargo test` at the
+/// repository root turns every feature on).
+#[cfg(all(
+    doctest,
+    feature = "axum",
+    feature = "tokio",
+    feature = "http-body",
+    feature = "json",
+    feature = "broadcast"
+))]
+// The snippets define handlers nobody calls: allow that, and nothing else.
+#[doc(test(attr(allow(dead_code))))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

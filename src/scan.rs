@@ -298,4 +298,23 @@ mod tests {
         assert_eq!(find_forbidden(b"ab\0c", false), None);
         assert_eq!(find_forbidden(b"ab\rc", false), Some(2));
     }
+
+    /// Compiled only without feature `memchr`: the portable block scan of long inputs
+    /// (the path `memchr2` replaces from 256 bytes on). CI reaches it with
+    /// `cargo test -p ssewire --no-default-features --lib`.
+    #[cfg(not(feature = "memchr"))]
+    #[test]
+    fn long_inputs_without_memchr_use_the_portable_scan() {
+        for len in [256, 1000, 64 * 1024] {
+            let mut line = vec![b'a'; len];
+            assert!(!has_line_break(&line), "len {len}");
+            for at in [0, 63, 64, len / 2, len - 1] {
+                for brk in [b'\n', b'\r'] {
+                    line[at] = brk;
+                    assert!(has_line_break(&line), "len {len}, break at {at}");
+                    line[at] = b'a';
+                }
+            }
+        }
+    }
 }

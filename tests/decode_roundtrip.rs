@@ -96,7 +96,7 @@ fn build(spec: &Spec, last_id: &mut String) -> Option<(Event, Vec<Decoded>, Vec<
     assert!(
         spec.event_type
             .as_ref()
-            .map_or(true, |t| !t.contains(['\r', '\n'])),
+            .is_none_or(|t| !t.contains(['\r', '\n'])),
         "an event type with a line break was accepted"
     );
     if let Some(id) = &spec.id {

@@ -5,7 +5,7 @@
 //! field, offset and character (and the model, like the event, keeps what it had).
 //!
 //! The reference parser itself is first checked against the web-platform-tests
-//! vectors in `../shared/conformance/wpt/` and a few hand-written streams.
+//! vectors in `tests/data/wpt/` and a few hand-written streams.
 
 mod common;
 
@@ -21,7 +21,7 @@ use ssewire::{Event, EventError, EventId, EventType, Field};
 
 #[test]
 fn reference_parser_passes_the_wpt_vectors() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/wpt");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/wpt");
     let index = std::fs::read_to_string(dir.join("INDEX"))
         .unwrap_or_else(|e| panic!("the conformance vectors must be at {}: {e}", dir.display()));
     let mut checked = 0;

@@ -3,7 +3,7 @@
 //! markers (`cargo test` builds every example).
 
 fn recipe(example: &str) -> String {
-    let path = format!("{}/examples/{example}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../examples/{example}", env!("CARGO_MANIFEST_DIR"));
     let source = std::fs::read_to_string(&path).unwrap();
     let begin = "// README recipe: begin\n";
     let start = source.find(begin).expect("a begin marker") + begin.len();
@@ -12,7 +12,7 @@ fn recipe(example: &str) -> String {
 }
 
 fn readme() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap()
 }
 
 fn check(example: &str) {

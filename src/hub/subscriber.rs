@@ -226,7 +226,7 @@ impl FusedStream for Subscriber {
             && self
                 .batch
                 .as_deref()
-                .map_or(true, |batch| batch.remaining() == 0)
+                .is_none_or(|batch| batch.remaining() == 0)
     }
 }
 

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use ssewire::{Event, EventId, KeepAlive, SseBody};
 
 /// `tests/python`: the client script and the venv.
-pub const PYTHON_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python");
+pub const PYTHON_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python");
 
 const PYTHON_HINT: &str = "the Python client tests need the venv with the pinned clients:\n    \
      python3 -m venv tests/python/.venv\n    \

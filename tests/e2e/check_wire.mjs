@@ -1,7 +1,7 @@
 // Reads an SSE byte stream with two independent parsers and prints what each saw, as
 // JSON, for tests/encode_cli.rs to compare with what the input described.
 //
-//   node tests/node/check_wire.mjs WIRE_FILE
+//   node tests/e2e/check_wire.mjs WIRE_FILE
 //
 // 1. `eventsource-parser`: the bytes fed whole, and again in chunks of 1, 2, 3, 7 and
 //    4096 bytes (decoded with a streaming TextDecoder, so a chunk may end inside a
