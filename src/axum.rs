@@ -23,7 +23,7 @@ use crate::{last_event_id, LastEventId, LastEventIdError};
 /// async fn events(
 ///     State(keep_alive): State<KeepAlive>,
 /// ) -> SseBody<impl futures_util::Stream<Item = Event>> {
-///     SseBody::new(stream::iter([Event::with_data("hello")])).keep_alive(keep_alive)
+///     SseBody::new(stream::iter([Event::with_data("hello")])).with_keep_alive(keep_alive)
 /// }
 ///
 /// let app: Router = Router::new()

@@ -274,7 +274,8 @@ async fn the_open_event_goes_first_even_before_ready_events() {
     let body = SseBody::new(stream::iter([data("a")]))
         .with_open_event(Event::new().retry(Duration::from_millis(1500)));
     let chunks: Vec<_> = body.map(|c| c.unwrap()).collect().await;
-    assert_eq!(chunks, ["retry: 1500\n\n", "data: a\n\n"]);
+    // A retry-only event ends without a blank line (see the wire rules).
+    assert_eq!(chunks, ["retry: 1500\n", "data: a\n\n"]);
 }
 
 #[tokio::test(start_paused = true)]

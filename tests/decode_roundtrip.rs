@@ -114,6 +114,8 @@ fn build(spec: &Spec, last_id: &mut String) -> Option<(Event, Vec<Decoded>, Vec<
 
     let mut items = Vec::new();
     if let Some(ms) = spec.retry {
+        // The encoder clamps `retry` to 2^31 - 1 ms, what JavaScript timers take.
+        let ms = ms.min(2_147_483_647);
         items.push(Decoded::ReconnectionTime(Duration::from_millis(ms)));
     }
     let mut data: Option<Vec<String>> = None;

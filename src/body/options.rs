@@ -81,7 +81,7 @@ where
     /// let mut body = SseBody::new(futures_util::stream::pending::<Event>())
     ///     .with_open_event(Event::new().retry(Duration::from_secs(5)).comment("welcome"));
     /// let first = body.next().await.unwrap().unwrap();
-    /// assert_eq!(&first[..], b"retry: 5000\n: welcome\n\n");
+    /// assert_eq!(&first[..], b"retry: 5000\n: welcome\n"); // no data: no blank line
     /// # });
     /// ```
     pub fn with_open_event(mut self, event: Event) -> Self {
