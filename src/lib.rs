@@ -201,6 +201,8 @@
 //!
 //! None is on by default: the core depends only on `bytes`, `futures-core`,
 //! `pin-project-lite`, `http` and `thiserror`.
+// Without feature `broadcast` there is no `hub` module for the crate docs to link to.
+#![cfg_attr(not(feature = "broadcast"), allow(rustdoc::broken_intra_doc_links))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -106,16 +106,36 @@ impl EventId {
         matches!(&self.0, IdRepr::Text(t) if t.as_str().is_empty())
     }
 
-    /// The id as a number, if it was made from one.
+    /// The id as a number, if its wire text is one: made from a non-negative number,
+    /// or text that is a `u64` written in canonical decimal (digits only, no sign, no
+    /// leading zero). So an id read from a `Last-Event-ID` header gives the number a
+    /// server wrote, and never one it did not write (`"0160"` and `"+160"` are not 160:
+    /// ids are equal only when their wire text is).
     ///
     /// ```
-    /// assert_eq!(ssewire::EventId::from(9u32).as_u64(), Some(9));
+    /// use ssewire::EventId;
+    /// assert_eq!(EventId::from(9u32).as_u64(), Some(9));
+    /// assert_eq!(EventId::new("41")?.as_u64(), Some(41));
+    /// assert_eq!(EventId::new("041")?.as_u64(), None);
+    /// assert_eq!(EventId::new("+41")?.as_u64(), None);
+    /// assert_eq!(EventId::from(-1i64).as_u64(), None);
+    /// # Ok::<(), ssewire::EventError>(())
     /// ```
     pub fn as_u64(&self) -> Option<u64> {
-        match self.0 {
-            IdRepr::Unsigned(n) => Some(n),
-            IdRepr::Signed(n) => u64::try_from(n).ok(),
-            IdRepr::Text(_) => None,
+        match &self.0 {
+            IdRepr::Unsigned(n) => Some(*n),
+            IdRepr::Signed(n) => u64::try_from(*n).ok(),
+            IdRepr::Text(t) => {
+                let text = t.as_str();
+                let canonical = !text.is_empty()
+                    && text.bytes().all(|b| b.is_ascii_digit())
+                    && (text == "0" || !text.starts_with('0'));
+                if canonical {
+                    text.parse().ok()
+                } else {
+                    None
+                }
+            }
         }
     }
 

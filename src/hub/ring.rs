@@ -197,22 +197,10 @@ impl Ring {
 }
 
 /// The number an [`IdPolicy::Assign`] topic wrote as `id`, if `id` is written exactly
-/// as such a number is (decimal digits, no sign, no leading zero).
+/// as such a number is (decimal digits, no sign, no leading zero: what
+/// [`EventId::as_u64`] accepts).
 fn as_position(id: &EventId) -> Option<u64> {
-    if let Some(number) = id.as_u64() {
-        // Made from a number: written in canonical decimal (a negative one is not
-        // a position, and `as_u64` already says so).
-        return Some(number);
-    }
-    let text = id.as_text()?;
-    let canonical = !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_digit())
-        && (text == "0" || !text.starts_with('0'));
-    if canonical {
-        text.parse().ok()
-    } else {
-        None
-    }
+    id.as_u64()
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ impl Wheel {
         let elapsed = now.saturating_duration_since(epoch).as_nanos();
         let period = self.period.as_nanos();
         let floor = elapsed / period;
-        let ceil = floor + u128::from(elapsed % period != 0);
+        let ceil = floor + u128::from(!elapsed.is_multiple_of(period));
         let clamp = |t: u128| u64::try_from(t).unwrap_or(u64::MAX / 2);
         (clamp(floor), clamp(ceil))
     }
