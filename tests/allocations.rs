@@ -2,57 +2,21 @@
 //! allocator. This is its own test binary so the allocator counts nothing else, and it
 //! counts per thread, so tests running in parallel do not disturb each other.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use ssewire::{Event, EventId, EventType, OutgoingEvent};
 
-struct Counting;
-
-thread_local! {
-    // `const` initialisation and a type without `Drop`: reading it never allocates.
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn bump() {
-    // `try_with`: during thread teardown the slot may be gone; such calls are not ours.
-    let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        bump();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // Growing or shrinking in place or not, a realloc is an allocation call.
-        bump();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting_alloc::CountingAlloc = counting_alloc::CountingAlloc;
 
-/// Runs `f` and returns its result and the number of allocation calls it made on this
-/// thread. The result is dropped by the caller, outside the count.
+/// Allocation calls made by this thread while `f` runs.
 fn count<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    let start = ALLOCATIONS.with(Cell::get);
-    let out = std::hint::black_box(f());
-    let end = ALLOCATIONS.with(Cell::get);
-    (out, end - start)
+    let (out, stats) = counting_alloc::count_on_this_thread(f);
+    (out, stats.allocs as usize)
 }
 
 const TICK: EventType = EventType::from_static("tick");

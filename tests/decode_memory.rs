@@ -9,55 +9,18 @@
 //! binary so the allocator counts nothing else, and it counts per thread, so tests
 //! running in parallel do not disturb each other.
 
-// TODO(merge): shared allocator. A copy of the counting allocator of
-// tests/allocations.rs, extended to count live bytes; the infra helper is
-// consolidating the allocators into one.
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use bytes::Bytes;
 use ssewire::{Decoder, MessageEvent};
 
-struct Counting;
-
-thread_local! {
-    // `const` initialisation and a type without `Drop`: reading it never allocates.
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn add(bytes: isize) {
-    // `try_with`: during thread teardown the slot may be gone; such calls are not ours.
-    let _ = LIVE.try_with(|n| n.set(n.get() + bytes));
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        add(layout.size() as isize);
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        add(layout.size() as isize);
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        add(new_size as isize - layout.size() as isize);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        add(-(layout.size() as isize));
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: counting_alloc::CountingAlloc = counting_alloc::CountingAlloc;
 
 /// Live heap bytes allocated (and not freed) by this thread.
 fn live() -> isize {
-    LIVE.with(Cell::get)
+    counting_alloc::thread_stats().live as isize
 }
 
 const DECODERS: usize = 20;

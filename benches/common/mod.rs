@@ -3,9 +3,7 @@
 //! to check that every library really produced the same events.
 #![allow(dead_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
@@ -15,93 +13,11 @@ mod spec_parser;
 
 // ---- counting allocator -----------------------------------------------------------
 
-/// The system allocator, counting calls and bytes while [`count`] runs.
-///
-/// Outside a counting window it costs one relaxed load per call, so the timed runs
-/// (which never count) are not slowed down in proportion to how much a library
-/// allocates.
-pub struct CountingAlloc;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static ALLOC_BYTES: AtomicU64 = AtomicU64::new(0);
-static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
-
-impl CountingAlloc {
-    #[inline(always)]
-    fn on_alloc(size: usize) {
-        if COUNTING.load(Relaxed) {
-            ALLOCS.fetch_add(1, Relaxed);
-            ALLOC_BYTES.fetch_add(size as u64, Relaxed);
-            LIVE_BYTES.fetch_add(size as i64, Relaxed);
-        }
-    }
-
-    #[inline(always)]
-    fn on_dealloc(size: usize) {
-        if COUNTING.load(Relaxed) {
-            LIVE_BYTES.fetch_sub(size as i64, Relaxed);
-        }
-    }
-}
-
-unsafe impl GlobalAlloc for CountingAlloc {
-    #[inline]
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        Self::on_alloc(layout.size());
-        System.alloc(layout)
-    }
-
-    #[inline]
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        Self::on_alloc(layout.size());
-        System.alloc_zeroed(layout)
-    }
-
-    #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        Self::on_dealloc(layout.size());
-        System.dealloc(ptr, layout)
-    }
-
-    #[inline]
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // A realloc is one more trip to the allocator: counted as an allocation.
-        if COUNTING.load(Relaxed) {
-            ALLOCS.fetch_add(1, Relaxed);
-            ALLOC_BYTES.fetch_add(new_size as u64, Relaxed);
-            LIVE_BYTES.fetch_add(new_size as i64 - layout.size() as i64, Relaxed);
-        }
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-/// What the allocator saw during one [`count`] window.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct AllocStats {
-    /// Calls to `alloc`, `alloc_zeroed` and `realloc`.
-    pub allocs: u64,
-    /// Bytes requested by those calls.
-    pub bytes: u64,
-    /// Bytes allocated and not freed by the end of the window (net heap growth).
-    pub live: i64,
-}
-
-/// Runs `f` with the allocator counting (single-threaded use only).
-pub fn count<R>(f: impl FnOnce() -> R) -> (R, AllocStats) {
-    ALLOCS.store(0, Relaxed);
-    ALLOC_BYTES.store(0, Relaxed);
-    LIVE_BYTES.store(0, Relaxed);
-    COUNTING.store(true, Relaxed);
-    let r = f();
-    COUNTING.store(false, Relaxed);
-    let stats = AllocStats {
-        allocs: ALLOCS.load(Relaxed),
-        bytes: ALLOC_BYTES.load(Relaxed),
-        live: LIVE_BYTES.load(Relaxed),
-    };
-    (r, stats)
-}
+/// The one counting allocator of the repository, shared with the tests: its
+/// process-wide [`count`] window is what the benches use.
+#[path = "../../tests/common/counting_alloc.rs"]
+mod counting_alloc;
+pub use counting_alloc::{count, CountingAlloc};
 
 // ---- workloads --------------------------------------------------------------------
 
