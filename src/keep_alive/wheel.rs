@@ -22,22 +22,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
+pub(super) use crate::sync::lock;
 use crate::timer::{Sleep, Timer};
 
 /// Ticks per keep-alive interval: a body's deadline is rounded up to the next tick, so
 /// a keep-alive can come up to 1/16 of the interval later than the exact deadline.
 pub(crate) const TICKS_PER_INTERVAL: u32 = 16;
-
-/// The poison-tolerant lock (one copy per area until the hub's `sync` module merges).
-pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 /// The state shared by a `KeepAlive` and its clones.
 pub(crate) struct Wheel {
