@@ -294,7 +294,11 @@ fn id_accessors_and_equality() {
     assert_eq!(EventId::from(9i32).as_u64(), Some(9));
     assert_eq!(EventId::from(-9i32).as_u64(), None);
     assert_eq!(EventId::from(-9i32).as_text(), None);
-    assert_eq!(EventId::new("9").unwrap().as_u64(), None);
+    // Text that is a number in canonical decimal reads back as that number (its wire
+    // text is the same); anything else is not a number.
+    assert_eq!(EventId::new("9").unwrap().as_u64(), Some(9));
+    assert_eq!(EventId::new("09").unwrap().as_u64(), None);
+    assert_eq!(EventId::new("+9").unwrap().as_u64(), None);
     assert_eq!(EventId::new("9").unwrap().as_text(), Some("9"));
     assert_eq!(FIRST.as_text(), Some("first"));
     assert_eq!(EventId::from(7u64), EventId::new("7").unwrap());

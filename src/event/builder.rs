@@ -329,7 +329,12 @@ impl Event {
     /// ```
     #[inline]
     pub fn encode_to(&self, buf: &mut BytesMut) {
-        buf.reserve(self.encoded_len());
+        // An upper bound is enough here: it spares counting the id's digits twice.
+        buf.reserve(
+            self.header.max_encoded_len()
+                + self.lines.encoded_len()
+                + usize::from(self.ends_with_blank_line()),
+        );
         self.header.write(buf);
         self.lines.write_to(buf);
         if self.ends_with_blank_line() {
@@ -397,7 +402,8 @@ impl Event {
             } else {
                 LATE_HEADER_ROOM
             };
-            self.lines.plan_headroom(self.header.encoded_len() + late);
+            self.lines
+                .plan_headroom(self.header.max_encoded_len() + late);
         }
         &mut self.lines
     }

@@ -45,6 +45,24 @@ impl Header {
         len
     }
 
+    /// At least [`Header::encoded_len`], without counting digits (a number counts as
+    /// 20): for sizing buffers on the hot path, where the exact length is not needed.
+    #[inline]
+    pub(crate) fn max_encoded_len(&self) -> usize {
+        const MAX_U64_DIGITS: usize = 20;
+        let mut len = 0;
+        if let Some(t) = &self.event_type {
+            len += b"event: \n".len() + t.encoded_len();
+        }
+        if let Some(id) = &self.id {
+            len += b"id: \n".len() + id.as_text().map_or(MAX_U64_DIGITS + 1, str::len);
+        }
+        if self.retry.is_some() {
+            len += b"retry: \n".len() + MAX_U64_DIGITS;
+        }
+        len
+    }
+
     /// Writes the header lines.
     #[inline]
     pub(crate) fn write<S: Sink>(&self, sink: &mut S) {
@@ -95,6 +113,7 @@ mod tests {
             header.write(&mut out);
             assert_eq!(out, format!("retry: {written}\n").as_bytes());
             assert_eq!(header.encoded_len(), out.len());
+            assert!(header.max_encoded_len() >= out.len());
         }
     }
 }

@@ -151,6 +151,7 @@ impl EventId {
         }
     }
 
+    #[inline]
     pub(crate) fn write<S: Sink>(&self, sink: &mut S) {
         match &self.0 {
             IdRepr::Unsigned(n) => sink.put_u64(*n),
@@ -160,6 +161,7 @@ impl EventId {
         }
     }
 
+    #[inline]
     pub(crate) fn encoded_len(&self) -> usize {
         match &self.0 {
             IdRepr::Unsigned(n) => u64_len(*n),

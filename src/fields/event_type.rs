@@ -77,10 +77,12 @@ impl EventType {
     /// ```
     /// assert_eq!(ssewire::EventType::from_static("x").as_str(), "x");
     /// ```
+    #[inline]
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
 
+    #[inline]
     pub(crate) fn encoded_len(&self) -> usize {
         self.as_str().len()
     }

@@ -11,6 +11,7 @@ pub(super) enum Text {
 }
 
 impl Text {
+    #[inline]
     pub(super) fn as_str(&self) -> &str {
         match self {
             Text::Static(s) => s,
