@@ -7,6 +7,9 @@
    exists.
 2. Nothing the repository builds or runs reads files outside the repository (the
    project's `shared/` folder beside the checkout is not part of a clone).
+3. tests/ssewire-all/Cargo.toml (the library as the integration tests build it, so that
+   their features stay out of `cargo run --example demo`) has the root Cargo.toml's
+   [features] and [dependencies], and builds the root's src/lib.rs.
 
 Usage: python3 .ci/check_layout.py   (from anywhere; exits 1 with the list of problems)
 """
@@ -42,6 +45,19 @@ for folder, manifest, table in [
                 f'    name = "{file.stem}"\n    path = "{file.name}"\n\n  to {manifest}'
             )
 
+root_manifest = tomllib.loads((ROOT / "Cargo.toml").read_text())
+all_manifest = tomllib.loads((ROOT / "tests/ssewire-all/Cargo.toml").read_text())
+for table in ["features", "dependencies"]:
+    if root_manifest.get(table) != all_manifest.get(table):
+        problems.append(
+            f"tests/ssewire-all/Cargo.toml: [{table}] differs from the root Cargo.toml's "
+            "(copy it over: the integration tests must build the library as published)"
+        )
+if (ROOT / "tests/ssewire-all" / all_manifest.get("lib", {}).get("path", "")).resolve() != (
+    ROOT / "src/lib.rs"
+).resolve():
+    problems.append("tests/ssewire-all/Cargo.toml: [lib] path must be ../../src/lib.rs")
+
 outside = "../" + "shared"  # spelled so that this file does not match itself
 for folder in ["src", "tests", "examples", "benches", "fuzz", ".ci"]:
     for file in sorted((ROOT / folder).rglob("*")):
@@ -59,4 +75,7 @@ for folder in ["src", "tests", "examples", "benches", "fuzz", ".ci"]:
 if problems:
     print("layout check failed:\n  " + "\n  ".join(problems), file=sys.stderr)
     sys.exit(1)
-print("layout check: every test and example is registered; nothing reads outside the repository")
+print(
+    "layout check: every test and example is registered; nothing reads outside the "
+    "repository; tests/ssewire-all matches the root manifest"
+)
