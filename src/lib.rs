@@ -160,6 +160,9 @@
 #[cfg(feature = "axum")]
 mod axum_response;
 mod body;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod broker;
 mod data_writer;
 mod decode;
 mod decode_stream;
