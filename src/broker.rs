@@ -152,6 +152,12 @@ pub trait Broker: Send + Sync + 'static {
         max: usize,
     ) -> impl Future<Output = Result<Gap, BrokerError>> + Send;
 
+    /// Whether `id` comes after `other` in a topic's log (both ids this broker
+    /// issued). A resumption uses it to skip the live events its broker read covered.
+    fn follows(id: &str, other: &str) -> bool
+    where
+        Self: Sized;
+
     /// Starts tailing `feed.topic()` into `feed`.
     fn follow(&self, feed: &Feed);
 

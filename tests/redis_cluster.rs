@@ -172,6 +172,7 @@ async fn unknown_ids_are_history_lost() {
         "0-0".to_owned(),
         ids_here[0].clone(), // 9 events behind, max_replay is 5
     ];
+    let mut last_live = String::new();
     for wrong in &wrong {
         let mut client = b.subscribe(TOPIC, Some(&id(wrong))).await.unwrap();
         assert_eq!(client.resume(), NodeResume::HistoryLost, "{wrong}");
@@ -180,9 +181,16 @@ async fn unknown_ids_are_history_lost() {
         assert!(got[0].is_history_lost(), "{wrong}: {got:?}");
         assert_eq!(got.iter().filter(|e| e.is_history_lost()).count(), 1);
         assert_eq!(got.last().unwrap().data, "live");
+        last_live = published.to_string();
     }
     // Within max_replay it resumes.
+    let client = b.subscribe(TOPIC, Some(&id(&ids_here[9]))).await.unwrap();
+    assert!(matches!(client.resume(), NodeResume::Broker { replayed: 5 }));
+    drop(client);
+    let _ = last_live;
     let client = b.subscribe(TOPIC, Some(&id(&ids_here[8]))).await.unwrap();
+    assert_eq!(client.resume(), NodeResume::HistoryLost, "6 behind, max_replay 5");
+    let client = b.subscribe(TOPIC, Some(&id(&ids_here[9]))).await.unwrap();
     assert!(matches!(client.resume(), NodeResume::Broker { .. }));
 }
 
@@ -202,24 +210,19 @@ async fn many_topics_two_connections() {
     .unwrap();
     let node = ssewire::broker::Node::new(broker, HubConfig::new());
     let topics = 2000;
-    let mut subscribers = Vec::new();
-    for t in 0..topics {
-        subscribers.push(node.subscribe(&format!("t{t}"), None).await.unwrap());
-    }
+    let subscribes = (0..topics).map(|t| {
+        let node = node.clone();
+        async move { node.subscribe(&format!("t{t}"), None).await.unwrap() }
+    });
+    let mut subscribers = futures_util::future::join_all(subscribes).await;
     node.publish("t0", Event::with_data("warm up")).await.unwrap();
     take(&mut subscribers[0], 1).await;
     // The tail is now blocked on 2000 streams; follow one more and publish at once.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut newcomer = node.subscribe("newcomer", None).await.unwrap();
-    // Publish until the tail has started the new stream (a new subscriber starts
-    // after the newest entry when the tail picks it up).
-    let published = loop {
-        let id = node.publish("newcomer", Event::with_data("hi")).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        if node.broker().stats().streams == topics + 1 {
-            break id;
-        }
-    };
+    // `subscribe` returns once the tail started the stream: with a 60 s block, only
+    // the `CLIENT UNBLOCK` makes this quick (the whole test is bounded by `take`'s 15 s).
+    let published = node.publish("newcomer", Event::with_data("hi")).await.unwrap();
     let got = take_until(&mut newcomer, &published.to_string()).await;
     assert_eq!(got.last().unwrap().data, "hi");
     for t in [1, topics as usize / 2, topics as usize - 1] {

@@ -1,6 +1,6 @@
 //! A node: a local hub fed by a broker, with publishing and resumption on any node.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -311,10 +311,16 @@ impl<B: Broker> Node<B> {
         let counters = &self.inner.counters;
         let Some(id) = last_event_id.filter(|id| !id.is_empty()) else {
             bump(&counters.new_subscribers, 1);
+            // Once the tail has started, every event published after this returns is
+            // delivered. If the broker is down, start anyway (live once it is back).
+            if !feed.is_started() {
+                let timeout = self.inner.config.resume_timeout();
+                let _ = tokio::time::timeout(timeout, feed.wait_started()).await;
+            }
             let live = feed.local_topic().subscribe(None);
             return Ok(NodeSubscriber::new(
                 Vec::new(),
-                HashSet::new(),
+                None,
                 live,
                 NodeResume::New,
                 lease,
@@ -347,7 +353,7 @@ impl<B: Broker> Node<B> {
             if gap.epoch == epoch {
                 bump(&counters.resumed_local, 1);
                 let resume = NodeResume::Local { replayed };
-                return Ok(NodeSubscriber::new(Vec::new(), HashSet::new(), local, resume, lease));
+                return Ok(NodeSubscriber::new(Vec::new(), None, local, resume, lease));
             }
             // The broker's log was reset since: what this node holds is from before.
             drop(local);
@@ -368,22 +374,20 @@ impl<B: Broker> Node<B> {
                 let replayed = entries.len() as u64;
                 bump(&counters.resumed_broker, 1);
                 bump(&counters.replayed_from_broker, replayed);
-                let mut seen = HashSet::with_capacity(entries.len());
-                let events = entries
-                    .into_iter()
-                    .map(|(id, event)| {
-                        seen.insert(id.to_string());
-                        event.id(id)
-                    })
-                    .collect();
+                // The live subscriber may start before the client's id (this node's
+                // tail was behind the node the client came from) or inside the gap:
+                // it skips everything up to the last id the gap covers.
+                let last = entries.last().map_or(id_text, |(id, _)| id.to_string());
+                let events = entries.into_iter().map(|(id, event)| event.id(id)).collect();
                 let resume = NodeResume::Broker { replayed };
-                Ok(NodeSubscriber::new(events, seen, live, resume, lease))
+                let covered = Some((last, B::follows as fn(&str, &str) -> bool));
+                Ok(NodeSubscriber::new(events, covered, live, resume, lease))
             }
             _ => {
                 drop(live);
                 bump(&counters.history_lost, 1);
                 let resume = NodeResume::HistoryLost;
-                Ok(NodeSubscriber::new(Vec::new(), HashSet::new(), lost, resume, lease))
+                Ok(NodeSubscriber::new(Vec::new(), None, lost, resume, lease))
             }
         }
     }

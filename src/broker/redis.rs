@@ -393,7 +393,7 @@ impl Broker for RedisBroker {
                     let mut pipe = redis::pipe();
                     pipe.get(&epoch_key);
                     if valid {
-                        pipe.cmd("XRANGE").arg(&stream).arg(after_ref).arg("+").arg("COUNT").arg(max + 1);
+                        pipe.cmd("XRANGE").arg(&stream).arg(after_ref).arg("+").arg("COUNT").arg(max + 2);
                     } else {
                         // Not a stream id: nothing to look up (an id is never guessed).
                         pipe.cmd("XRANGE").arg(&stream).arg("+").arg("+").arg("COUNT").arg(0);
@@ -427,6 +427,13 @@ impl Broker for RedisBroker {
                 }
             }
             Ok(Gap::found(epoch, events, truncated))
+        }
+    }
+
+    fn follows(id: &str, other: &str) -> bool {
+        match (StreamId::parse(id), StreamId::parse(other)) {
+            (Some(id), Some(other)) => id > other,
+            _ => false,
         }
     }
 

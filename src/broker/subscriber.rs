@@ -1,7 +1,7 @@
 //! A node's subscriber: the events read from the broker (a resumption's gap), then the
 //! local topic's live events, merged by id.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
 use std::pin::Pin;
@@ -44,9 +44,9 @@ pub enum NodeResume {
 #[must_use = "a NodeSubscriber receives nothing unless it is polled, e.g. as a body"]
 pub struct NodeSubscriber {
     gap: VecDeque<Event>,
-    /// Ids of the gap: live events with these ids are duplicates, skipped until the
-    /// first live event that is not among them.
-    seen: Option<HashSet<String>>,
+    /// The last id the gap covers (the gap's last, or the client's own): live events
+    /// up to it are duplicates, skipped until the first one after it.
+    covered: Option<(String, fn(&str, &str) -> bool)>,
     live: Subscriber,
     resume: NodeResume,
     _lease: Lease,
@@ -55,14 +55,14 @@ pub struct NodeSubscriber {
 impl NodeSubscriber {
     pub(super) fn new(
         gap: Vec<Event>,
-        seen: HashSet<String>,
+        covered: Option<(String, fn(&str, &str) -> bool)>,
         live: Subscriber,
         resume: NodeResume,
         lease: Lease,
     ) -> Self {
         NodeSubscriber {
             gap: gap.into(),
-            seen: (!seen.is_empty()).then_some(seen),
+            covered,
             live,
             resume,
             _lease: lease,
@@ -93,18 +93,18 @@ impl Stream for NodeSubscriber {
                 Poll::Ready(Some(item)) => item,
                 other => return other,
             };
-            if let Some(seen) = &this.seen {
+            if let Some((last, follows)) = &this.covered {
                 let duplicate = match &item {
                     Ok(event) => {
                         let encoded = event.clone().encode();
-                        wire::id_of(encoded.as_bytes()).is_some_and(|id| seen.contains(id))
+                        wire::id_of(encoded.as_bytes()).is_some_and(|id| !follows(id, last))
                     }
                     Err(never) => match *never {},
                 };
                 if duplicate {
-                    continue; // already sent from the gap
+                    continue; // the client had it, or it came from the gap
                 }
-                this.seen = None;
+                this.covered = None;
             }
             return Poll::Ready(Some(item));
         }
