@@ -298,15 +298,23 @@ impl Shared {
     }
 
     /// Runs `work` on the command connection within the timeout; drops the connection
-    /// on failure so the next call reconnects.
-    async fn with_command<T, F, Fut>(&self, work: F) -> Result<T, BrokerError>
+    /// on failure so the next call reconnects. With `retry` (reads only: they are
+    /// idempotent), a connection that turns out dead is replaced and `work` runs once
+    /// more, within the same timeout.
+    async fn with_command<T, F, Fut>(&self, retry: bool, work: F) -> Result<T, BrokerError>
     where
-        F: FnOnce(MultiplexedConnection) -> Fut,
+        F: Fn(MultiplexedConnection) -> Fut,
         Fut: Future<Output = Result<T, RedisError>>,
     {
         let attempt = async {
             let connection = self.command().await?;
-            work(connection).await
+            match work(connection).await {
+                Err(error) if retry && (error.is_io_error() || error.is_connection_dropped()) => {
+                    *self.command.lock().await = None;
+                    work(self.command().await?).await
+                }
+                result => result,
+            }
         };
         let result = match tokio::time::timeout(self.config.timeout, attempt).await {
             Ok(Ok(value)) => return Ok(value),
@@ -326,8 +334,10 @@ impl Shared {
         let key = self.epoch_key(topic);
         let seen = seen.map(|epoch| epoch.as_str().to_owned()).unwrap_or_default();
         let fresh = new_epoch();
+        let (key, seen, fresh) = (&key, &seen, &fresh);
         let now: Option<String> = self
-            .with_command(|mut connection| async move {
+            .with_command(true, |mut connection| async move {
+                // Idempotent: a second run finds its own epoch and changes nothing.
                 self.swap_epoch_script
                     .key(key)
                     .arg(seen)
@@ -357,8 +367,9 @@ impl Broker for RedisBroker {
             .unwrap_or_else(PoisonError::into_inner);
         let age = age.map(|age| age.as_millis().to_string()).unwrap_or_default();
         async move {
+            let (stream, epoch, data, age) = (&stream, &epoch, &data, &age);
             let id: String = shared
-                .with_command(|mut connection| async move {
+                .with_command(false, |mut connection| async move {
                     shared
                         .publish_script
                         .key(stream)
@@ -387,16 +398,16 @@ impl Broker for RedisBroker {
         let after = after.to_string();
         let valid = StreamId::parse(&after).is_some();
         async move {
-            let after_ref = &after;
+            let (after_ref, stream, epoch_key) = (&after, &stream, &epoch_key);
             let (epoch, entries): (Option<String>, Vec<Entry>) = shared
-                .with_command(|mut connection| async move {
+                .with_command(true, |mut connection| async move {
                     let mut pipe = redis::pipe();
-                    pipe.get(&epoch_key);
+                    pipe.get(epoch_key);
                     if valid {
-                        pipe.cmd("XRANGE").arg(&stream).arg(after_ref).arg("+").arg("COUNT").arg(max + 2);
+                        pipe.cmd("XRANGE").arg(stream).arg(after_ref).arg("+").arg("COUNT").arg(max + 2);
                     } else {
                         // Not a stream id: nothing to look up (an id is never guessed).
-                        pipe.cmd("XRANGE").arg(&stream).arg("+").arg("+").arg("COUNT").arg(0);
+                        pipe.cmd("XRANGE").arg(stream).arg("+").arg("+").arg("COUNT").arg(0);
                     }
                     let (epoch, raw): (Option<String>, Value) = pipe.query_async(&mut connection).await?;
                     Ok((epoch, entries_of(raw)))

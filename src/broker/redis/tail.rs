@@ -350,7 +350,7 @@ async fn unblocker(weak: Weak<Shared>) {
             let client = tail.blocked_client.load(Ordering::Acquire);
             if client != 0 {
                 let _ = shared
-                    .with_command(|mut connection| async move {
+                    .with_command(false, |mut connection| async move {
                         redis::cmd("CLIENT")
                             .arg("UNBLOCK")
                             .arg(client)
