@@ -227,7 +227,7 @@ function open() {
   source.onopen = () => { $("status").textContent = "open"; };
   source.onerror = () => { $("status").textContent = "reconnecting"; };
   source.addEventListener("node", (e) => {
-    servedBy = e.data;
+    servedBy = window.servedBy = e.data;
     $("served").textContent = servedBy;
     show("connected to " + servedBy, "node");
   });
