@@ -19,7 +19,8 @@
 //!    (default 1,000), a publisher on node A at a steady `REDIS_BENCH_RATE` events/s
 //!    (default 2,000) for `REDIS_BENCH_SECONDS` (default 2): p50/p99/max from the
 //!    publish call to the event reaching each subscriber on node B; and Redis commands
-//!    per event (reads per event per node).
+//!    per event (reads per event per node). `REDIS_BENCH_READ_INTERVAL_US` sets the
+//!    tail's `RedisConfig::with_read_interval` (default 1,000 µs).
 //!
 //! Both parts run for ssewire and for the baseline. The baseline has no history, no
 //! resumption and no order across publishers' reconnections: it is the cost floor, not
@@ -68,8 +69,20 @@ impl Redis {
             .expect("free port")
             .port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "no", "--dir", &std::env::temp_dir().display().to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .args([
+                "--appendonly",
+                "no",
+                "--dir",
+                &std::env::temp_dir().display().to_string(),
+            ])
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server (apt-get install redis-server)");
@@ -95,17 +108,29 @@ impl Redis {
 
     async fn reset_stats(&self) {
         let mut c = self.connection().await;
-        let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query_async(&mut c).await.unwrap();
+        let _: () = redis::cmd("CONFIG")
+            .arg("RESETSTAT")
+            .query_async(&mut c)
+            .await
+            .unwrap();
     }
 
     /// `command -> calls` from `INFO commandstats` (this connection's INFO excluded).
     async fn command_calls(&self) -> HashMap<String, u64> {
         let mut c = self.connection().await;
-        let info: String = redis::cmd("INFO").arg("commandstats").query_async(&mut c).await.unwrap();
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query_async(&mut c)
+            .await
+            .unwrap();
         let mut calls = HashMap::new();
         for line in info.lines() {
-            let Some(rest) = line.strip_prefix("cmdstat_") else { continue };
-            let Some((name, stats)) = rest.split_once(':') else { continue };
+            let Some(rest) = line.strip_prefix("cmdstat_") else {
+                continue;
+            };
+            let Some((name, stats)) = rest.split_once(':') else {
+                continue;
+            };
             let Some(n) = stats
                 .split(',')
                 .find_map(|kv| kv.strip_prefix("calls="))
@@ -113,7 +138,11 @@ impl Redis {
             else {
                 continue;
             };
-            if name != "info" && name != "config|resetstat" && name != "hello" && !name.starts_with("client") {
+            if name != "info"
+                && name != "config|resetstat"
+                && name != "hello"
+                && !name.starts_with("client")
+            {
                 calls.insert(name.to_owned(), n);
             }
         }
@@ -129,7 +158,11 @@ fn per_event(calls: &HashMap<String, u64>, events: u64) -> String {
         .iter()
         .map(|(name, n)| format!("{name} {:.3}", **n as f64 / events as f64))
         .collect();
-    format!("{:.3} commands/event ({})", total as f64 / events as f64, detail.join(", "))
+    format!(
+        "{:.3} commands/event ({})",
+        total as f64 / events as f64,
+        detail.join(", ")
+    )
 }
 
 fn percentiles(mut latencies: Vec<u64>) -> String {
@@ -148,7 +181,11 @@ fn percentiles(mut latencies: Vec<u64>) -> String {
 }
 
 fn node(redis: &Redis) -> Node<RedisBroker> {
-    let broker = RedisBroker::new(RedisConfig::new(redis.url())).unwrap();
+    let mut config = RedisConfig::new(redis.url());
+    if let Ok(micros) = std::env::var("REDIS_BENCH_READ_INTERVAL_US") {
+        config = config.with_read_interval(Duration::from_micros(micros.parse().unwrap()));
+    }
+    let broker = RedisBroker::new(config).unwrap();
     Node::new(broker, HubConfig::new().with_history(10_000))
 }
 
@@ -159,7 +196,14 @@ fn data_micros(bytes: &[u8]) -> Option<u64> {
     line.parse().ok()
 }
 
-async fn ssewire_side(redis: &Redis, events: u64, inflight: usize, subscribers: usize, rate: u64, seconds: u64) {
+async fn ssewire_side(
+    redis: &Redis,
+    events: u64,
+    inflight: usize,
+    subscribers: usize,
+    rate: u64,
+    seconds: u64,
+) {
     // 1. Throughput.
     let a = node(redis);
     redis.reset_stats().await;
@@ -167,7 +211,11 @@ async fn ssewire_side(redis: &Redis, events: u64, inflight: usize, subscribers: 
     stream::iter(0..events)
         .map(|i| {
             let a = a.clone();
-            async move { a.publish("bench", Event::with_data(format!("event {i}"))).await.unwrap() }
+            async move {
+                a.publish("bench", Event::with_data(format!("event {i}")))
+                    .await
+                    .unwrap()
+            }
         })
         .buffer_unordered(inflight)
         .for_each(|_| async {})
@@ -190,7 +238,9 @@ async fn ssewire_side(redis: &Redis, events: u64, inflight: usize, subscribers: 
             receivers.push(tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(if n == 1 { total as usize } else { 0 });
                 for _ in 0..total {
-                    let Some(Ok(event)) = subscriber.next().await else { break };
+                    let Some(Ok(event)) = subscriber.next().await else {
+                        break;
+                    };
                     if n == 1 {
                         let sent = data_micros(event.encode().as_bytes()).unwrap_or(0);
                         latencies.push(now_micros().saturating_sub(sent));
@@ -204,7 +254,9 @@ async fn ssewire_side(redis: &Redis, events: u64, inflight: usize, subscribers: 
     pace(rate, total, move |_| {
         let a = a.clone();
         async move {
-            a.publish("latency", Event::with_data(now_micros().to_string())).await.unwrap();
+            a.publish("latency", Event::with_data(now_micros().to_string()))
+                .await
+                .unwrap();
         }
     })
     .await;
@@ -241,7 +293,14 @@ where
 
 /// The hand-written pattern: `PUBLISH`; each node has one pub/sub connection and a
 /// broadcast channel; each client encodes every event itself.
-async fn baseline_side(redis: &Redis, events: u64, inflight: usize, subscribers: usize, rate: u64, seconds: u64) {
+async fn baseline_side(
+    redis: &Redis,
+    events: u64,
+    inflight: usize,
+    subscribers: usize,
+    rate: u64,
+    seconds: u64,
+) {
     let publisher = redis.connection().await;
     redis.reset_stats().await;
     let started = Instant::now();
@@ -249,7 +308,12 @@ async fn baseline_side(redis: &Redis, events: u64, inflight: usize, subscribers:
         .map(|i| {
             let mut c = publisher.clone();
             async move {
-                let _: i64 = redis::cmd("PUBLISH").arg("bench").arg(format!("event {i}")).query_async(&mut c).await.unwrap();
+                let _: i64 = redis::cmd("PUBLISH")
+                    .arg("bench")
+                    .arg(format!("event {i}"))
+                    .query_async(&mut c)
+                    .await
+                    .unwrap();
             }
         })
         .buffer_unordered(inflight)
@@ -302,7 +366,12 @@ async fn baseline_side(redis: &Redis, events: u64, inflight: usize, subscribers:
     pace(rate, total, move |_| {
         let mut c = publisher.clone();
         async move {
-            let _: i64 = redis::cmd("PUBLISH").arg("latency").arg(now_micros().to_string()).query_async(&mut c).await.unwrap();
+            let _: i64 = redis::cmd("PUBLISH")
+                .arg("latency")
+                .arg(now_micros().to_string())
+                .query_async(&mut c)
+                .await
+                .unwrap();
         }
     })
     .await;

@@ -105,10 +105,7 @@ async fn events(
         .ok()
         .flatten()
         .and_then(|id| EventId::new(id).ok());
-    let hello = Event::new()
-        .event(NODE_EVENT)
-        .retry(RETRY)
-        .data(&app.name);
+    let hello = Event::new().event(NODE_EVENT).retry(RETRY).data(&app.name);
     match app.node.subscribe(&topic, last_id.as_ref()).await {
         Ok(subscriber) => {
             let body = subscriber
@@ -132,7 +129,9 @@ async fn events(
 
 /// The `event` parameter of a query string, percent-decoded.
 fn event_param(query: Option<&str>) -> Option<String> {
-    let value = query?.split('&').find_map(|pair| pair.strip_prefix("event="))?;
+    let value = query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("event="))?;
     let mut bytes = Vec::with_capacity(value.len());
     let mut input = value.bytes();
     while let Some(byte) = input.next() {

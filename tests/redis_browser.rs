@@ -47,7 +47,10 @@ fn cluster_binary() -> PathBuf {
         .expect("cargo runs");
     assert!(status.success(), "cargo build --example cluster failed");
     let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     profile_dir.join("examples").join("cluster")
 }
 
@@ -114,7 +117,9 @@ fn start_nginx(port: u16, upstreams: [u16; 2]) -> (Process, PathBuf) {
 async fn publish(port: u16, data: &str) -> String {
     // A tiny HTTP/1.1 client: the dev-dependencies have hyper, but this is shorter.
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     let request = format!(
         "POST /publish/news?event=update HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{data}",
         data.len()
@@ -123,7 +128,11 @@ async fn publish(port: u16, data: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    response.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned()
+    response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,7 +172,10 @@ async fn browser_resumes_on_the_other_node_through_nginx() {
         published.push(publish(ports[i % 2], &format!("event {i}")).await);
     }
     let first = browser.next(Duration::from_secs(60)).await;
-    let serving = first["value"].as_str().expect("the serving node's name").to_owned();
+    let serving = first["value"]
+        .as_str()
+        .expect("the serving node's name")
+        .to_owned();
     let (killed, survivor) = if serving == "node-a" { (0, 1) } else { (1, 0) };
     // Kill the node that serves the browser (SIGKILL: no goodbye on the connection).
     drop(nodes[killed].take());
@@ -173,15 +185,28 @@ async fn browser_resumes_on_the_other_node_through_nginx() {
     }
     let _ = browser.next(Duration::from_secs(90)).await;
     let result = browser.finish(Duration::from_secs(30)).await;
-    let received: Vec<Value> = result["result"]["received"].as_array().cloned().unwrap_or_default();
+    let received: Vec<Value> = result["result"]["received"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let ids: Vec<&str> = received.iter().filter_map(|e| e["id"].as_str()).collect();
     let stream = redis.stream_ids("ssewire:{news}");
-    assert_eq!(stream, published, "the stream holds what was published, in order");
-    assert_eq!(ids, stream, "every event exactly once, in the stream's order");
+    assert_eq!(
+        stream, published,
+        "the stream holds what was published, in order"
+    );
+    assert_eq!(
+        ids, stream,
+        "every event exactly once, in the stream's order"
+    );
     let datas: Vec<&str> = received.iter().filter_map(|e| e["data"].as_str()).collect();
     let expected: Vec<String> = (0..20).map(|i| format!("event {i}")).collect();
     assert_eq!(datas, expected);
     let survivor_name = ["node-a", "node-b"][survivor];
-    assert_eq!(received.last().unwrap()["node"], survivor_name, "resumed on the other node");
+    assert_eq!(
+        received.last().unwrap()["node"],
+        survivor_name,
+        "resumed on the other node"
+    );
     let _ = std::fs::remove_dir_all(nginx_dir);
 }

@@ -62,10 +62,18 @@ async fn three_nodes_one_order() {
     let newest = stream.last().unwrap().clone();
     for watcher in &mut watchers {
         let got = take_until(watcher, &newest).await;
-        assert_eq!(ids(&got), stream, "a watcher's order differs from the stream's");
+        assert_eq!(
+            ids(&got),
+            stream,
+            "a watcher's order differs from the stream's"
+        );
     }
     roamed.extend(take_until(&mut roamer, &newest).await);
-    assert_eq!(ids(&roamed), stream, "the roaming subscriber lost or repeated events");
+    assert_eq!(
+        ids(&roamed),
+        stream,
+        "the roaming subscriber lost or repeated events"
+    );
     let late_ids = ids(&take_until(&mut late, &newest).await);
     assert!(
         stream.ends_with(&late_ids),
@@ -88,7 +96,9 @@ async fn resume_on_other_node_while_publishing() {
     let (a, b, c) = (node(&redis.url()), node(&redis.url()), node(&redis.url()));
     let mut client = a.subscribe(TOPIC, None).await.unwrap();
     for i in 0..30 {
-        a.publish(TOPIC, Event::with_data(format!("before {i}"))).await.unwrap();
+        a.publish(TOPIC, Event::with_data(format!("before {i}")))
+            .await
+            .unwrap();
     }
     let mut seen = take(&mut client, 10).await;
     drop(client);
@@ -133,7 +143,12 @@ async fn resume_locally() {
     let mut keeper = a.subscribe(TOPIC, None).await.unwrap();
     let mut published = Vec::new();
     for i in 0..5 {
-        published.push(a.publish(TOPIC, Event::with_data(format!("{i}"))).await.unwrap().to_string());
+        published.push(
+            a.publish(TOPIC, Event::with_data(format!("{i}")))
+                .await
+                .unwrap()
+                .to_string(),
+        );
     }
     take_until(&mut keeper, &published[4]).await;
     let mut client = a.subscribe(TOPIC, Some(&id(&published[1]))).await.unwrap();
@@ -158,10 +173,18 @@ async fn unknown_ids_are_history_lost() {
         HubConfig::new(),
         NodeConfig::new().with_max_replay(5),
     );
-    let other = a.publish("other", Event::with_data("elsewhere")).await.unwrap();
+    let other = a
+        .publish("other", Event::with_data("elsewhere"))
+        .await
+        .unwrap();
     let mut ids_here = Vec::new();
     for i in 0..10 {
-        ids_here.push(a.publish(TOPIC, Event::with_data(format!("{i}"))).await.unwrap().to_string());
+        ids_here.push(
+            a.publish(TOPIC, Event::with_data(format!("{i}")))
+                .await
+                .unwrap()
+                .to_string(),
+        );
     }
     let (ms, seq) = ids_here[3].split_once('-').unwrap();
     let never_issued = format!("{ms}-{}", seq.parse::<u64>().unwrap() + 1000);
@@ -185,11 +208,18 @@ async fn unknown_ids_are_history_lost() {
     }
     // Within max_replay it resumes.
     let client = b.subscribe(TOPIC, Some(&id(&ids_here[9]))).await.unwrap();
-    assert!(matches!(client.resume(), NodeResume::Broker { replayed: 5 }));
+    assert!(matches!(
+        client.resume(),
+        NodeResume::Broker { replayed: 5 }
+    ));
     drop(client);
     let _ = last_live;
     let client = b.subscribe(TOPIC, Some(&id(&ids_here[8]))).await.unwrap();
-    assert_eq!(client.resume(), NodeResume::HistoryLost, "6 behind, max_replay 5");
+    assert_eq!(
+        client.resume(),
+        NodeResume::HistoryLost,
+        "6 behind, max_replay 5"
+    );
     let client = b.subscribe(TOPIC, Some(&id(&ids_here[9]))).await.unwrap();
     assert!(matches!(client.resume(), NodeResume::Broker { .. }));
 }
@@ -215,18 +245,26 @@ async fn many_topics_two_connections() {
         async move { node.subscribe(&format!("t{t}"), None).await.unwrap() }
     });
     let mut subscribers = futures_util::future::join_all(subscribes).await;
-    node.publish("t0", Event::with_data("warm up")).await.unwrap();
+    node.publish("t0", Event::with_data("warm up"))
+        .await
+        .unwrap();
     take(&mut subscribers[0], 1).await;
     // The tail is now blocked on 2000 streams; follow one more and publish at once.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut newcomer = node.subscribe("newcomer", None).await.unwrap();
     // `subscribe` returns once the tail started the stream: with a 60 s block, only
     // the `CLIENT UNBLOCK` makes this quick (the whole test is bounded by `take`'s 15 s).
-    let published = node.publish("newcomer", Event::with_data("hi")).await.unwrap();
+    let published = node
+        .publish("newcomer", Event::with_data("hi"))
+        .await
+        .unwrap();
     let got = take_until(&mut newcomer, &published.to_string()).await;
     assert_eq!(got.last().unwrap().data, "hi");
     for t in [1, topics as usize / 2, topics as usize - 1] {
-        let id = node.publish(&format!("t{t}"), Event::with_data("x")).await.unwrap();
+        let id = node
+            .publish(&format!("t{t}"), Event::with_data("x"))
+            .await
+            .unwrap();
         take_until(&mut subscribers[t], &id.to_string()).await;
     }
     let clients = redis.cmd(&["CLIENT", "LIST"]).text().to_owned();

@@ -34,10 +34,17 @@ async fn redis_down_publish_errors_in_time() {
 
     redis.kill();
     let started = Instant::now();
-    let error = a.publish(TOPIC, Event::with_data("lost")).await.unwrap_err();
+    let error = a
+        .publish(TOPIC, Event::with_data("lost"))
+        .await
+        .unwrap_err();
     assert!(error.is_unavailable(), "{error}");
     // The timeout is 800 ms; generous slack for a loaded machine.
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(a.stats().publish_errors, 1);
     // The client's body keeps sending keep-alives while Redis is down.
     for _ in 0..3 {
@@ -86,9 +93,16 @@ async fn client_pause_publish_times_out() {
     a.publish(TOPIC, Event::with_data("warm")).await.unwrap();
     redis.cmd(&["CLIENT", "PAUSE", "3000", "ALL"]);
     let started = Instant::now();
-    let error = a.publish(TOPIC, Event::with_data("paused")).await.unwrap_err();
+    let error = a
+        .publish(TOPIC, Event::with_data("paused"))
+        .await
+        .unwrap_err();
     assert!(error.is_timeout(), "{error}");
-    assert!(started.elapsed() < Duration::from_millis(2900), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(2900),
+        "{:?}",
+        started.elapsed()
+    );
     redis.cmd(&["CLIENT", "UNPAUSE"]);
     let id = loop {
         match a.publish(TOPIC, Event::with_data("resumed")).await {
@@ -117,7 +131,10 @@ async fn client_kill_tail_resumes() {
             let mut published = 0;
             while published < 200 {
                 // A killed connection fails one publish; the caller retries.
-                if b.publish(TOPIC, Event::with_data(format!("{published}"))).await.is_ok() {
+                if b.publish(TOPIC, Event::with_data(format!("{published}")))
+                    .await
+                    .is_ok()
+                {
                     published += 1;
                 }
             }
@@ -147,7 +164,12 @@ async fn xtrim_makes_old_ids_history_lost() {
     let (a, b) = (node(&redis.url()), node(&redis.url()));
     let mut published = Vec::new();
     for i in 0..50 {
-        published.push(a.publish(TOPIC, Event::with_data(format!("{i}"))).await.unwrap().to_string());
+        published.push(
+            a.publish(TOPIC, Event::with_data(format!("{i}")))
+                .await
+                .unwrap()
+                .to_string(),
+        );
     }
     redis.cmd(&["XTRIM", STREAM, "MAXLEN", "=", "10"]);
     let mut old = b.subscribe(TOPIC, Some(&id(&published[5]))).await.unwrap();
@@ -177,7 +199,12 @@ async fn flushall_resets_every_node() {
     let mut on_b = b.subscribe(TOPIC, None).await.unwrap();
     let mut published = Vec::new();
     for i in 0..5 {
-        published.push(a.publish(TOPIC, Event::with_data(format!("{i}"))).await.unwrap().to_string());
+        published.push(
+            a.publish(TOPIC, Event::with_data(format!("{i}")))
+                .await
+                .unwrap()
+                .to_string(),
+        );
     }
     take_until(&mut on_a, &published[4]).await;
     take_until(&mut on_b, &published[4]).await;
@@ -189,11 +216,20 @@ async fn flushall_resets_every_node() {
     assert!(first.is_history_lost());
     // A new event, in a new epoch: B's tail sees it and ends B's clients.
     let after = b.publish(TOPIC, Event::with_data("after")).await.unwrap();
-    assert!(next(&mut on_b, Duration::from_secs(10)).await.is_none(), "B's client ends");
-    assert!(next(&mut on_a, Duration::from_secs(10)).await.is_none(), "A's client ends");
+    assert!(
+        next(&mut on_b, Duration::from_secs(10)).await.is_none(),
+        "B's client ends"
+    );
+    assert!(
+        next(&mut on_a, Duration::from_secs(10)).await.is_none(),
+        "A's client ends"
+    );
     // Reconnecting with the old id: history-lost, then live, on both nodes.
     for node in [&a, &b] {
-        let client = node.subscribe(TOPIC, Some(&id(&published[4]))).await.unwrap();
+        let client = node
+            .subscribe(TOPIC, Some(&id(&published[4])))
+            .await
+            .unwrap();
         assert_eq!(client.resume(), NodeResume::HistoryLost);
     }
     let mut fresh = b.subscribe(TOPIC, Some(&after)).await.unwrap();
@@ -218,7 +254,12 @@ async fn restart_without_persistence_resets() {
     let mut on_a = a.subscribe(TOPIC, None).await.unwrap();
     let mut published = Vec::new();
     for i in 0..5 {
-        published.push(a.publish(TOPIC, Event::with_data(format!("{i}"))).await.unwrap().to_string());
+        published.push(
+            a.publish(TOPIC, Event::with_data(format!("{i}")))
+                .await
+                .unwrap()
+                .to_string(),
+        );
     }
     take_until(&mut on_a, &published[4]).await;
     redis.restart();
@@ -227,7 +268,10 @@ async fn restart_without_persistence_resets() {
         "the client's stream ends when the tail finds its position gone"
     );
     for node in [&a, &b] {
-        let client = node.subscribe(TOPIC, Some(&id(&published[2]))).await.unwrap();
+        let client = node
+            .subscribe(TOPIC, Some(&id(&published[2])))
+            .await
+            .unwrap();
         assert_eq!(client.resume(), NodeResume::HistoryLost);
     }
     let mut fresh = a.subscribe(TOPIC, None).await.unwrap();
@@ -253,12 +297,17 @@ async fn restart_with_aof_keeps_history() {
     let (a, b) = (node(&redis.url()), node(&redis.url()));
     let mut on_a = a.subscribe(TOPIC, None).await.unwrap();
     for i in 0..10 {
-        a.publish(TOPIC, Event::with_data(format!("{i}"))).await.unwrap();
+        a.publish(TOPIC, Event::with_data(format!("{i}")))
+            .await
+            .unwrap();
     }
     redis.restart();
     let mut published = 0;
     while published < 10 {
-        if b.publish(TOPIC, Event::with_data(format!("after {published}"))).await.is_ok() {
+        if b.publish(TOPIC, Event::with_data(format!("after {published}")))
+            .await
+            .is_ok()
+        {
             published += 1;
         } else {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -290,7 +339,12 @@ async fn lost_writes_make_old_ids_history_lost_everywhere() {
     let mut on_b = b.subscribe(TOPIC, None).await.unwrap();
     let mut published = Vec::new();
     for i in 0..6 {
-        published.push(a.publish(TOPIC, Event::with_data(format!("{i}"))).await.unwrap().to_string());
+        published.push(
+            a.publish(TOPIC, Event::with_data(format!("{i}")))
+                .await
+                .unwrap()
+                .to_string(),
+        );
     }
     take_until(&mut on_a, &published[5]).await;
     take_until(&mut on_b, &published[5]).await;
@@ -300,8 +354,16 @@ async fn lost_writes_make_old_ids_history_lost_everywhere() {
     assert!(next(&mut on_a, Duration::from_secs(15)).await.is_none());
     assert!(next(&mut on_b, Duration::from_secs(15)).await.is_none());
     for node in [&a, &b] {
-        let client = node.subscribe(TOPIC, Some(&id(&published[2]))).await.unwrap();
-        assert_eq!(client.resume(), NodeResume::HistoryLost, "{:?}", node.stats());
+        let client = node
+            .subscribe(TOPIC, Some(&id(&published[2])))
+            .await
+            .unwrap();
+        assert_eq!(
+            client.resume(),
+            NodeResume::HistoryLost,
+            "{:?}",
+            node.stats()
+        );
     }
     assert!(a.broker().stats().epochs_written + b.broker().stats().epochs_written >= 1);
 }

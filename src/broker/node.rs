@@ -201,7 +201,8 @@ impl Drop for Lease {
                 .is_some_and(|slot| slot.subscribers == 0 && slot.idle == idle)
             {
                 if let Some(slot) = feeds.remove(&topic) {
-                    drop(feeds);
+                    // Under the registry's lock, so that a new follow of the same
+                    // name cannot pick up the topic being closed.
                     (registry.unfollow)(&slot.feed);
                     slot.feed.close();
                 }
@@ -341,7 +342,10 @@ impl<B: Broker> Node<B> {
     ) -> Result<NodeSubscriber, BrokerError> {
         let counters = &self.inner.counters;
         let timeout = self.inner.config.resume_timeout();
-        if tokio::time::timeout(timeout, feed.wait_started()).await.is_err() {
+        if tokio::time::timeout(timeout, feed.wait_started())
+            .await
+            .is_err()
+        {
             return Err(BrokerError::Timeout { after: timeout });
         }
         let id_text = id.to_string();
@@ -378,7 +382,10 @@ impl<B: Broker> Node<B> {
                 // tail was behind the node the client came from) or inside the gap:
                 // it skips everything up to the last id the gap covers.
                 let last = entries.last().map_or(id_text, |(id, _)| id.to_string());
-                let events = entries.into_iter().map(|(id, event)| event.id(id)).collect();
+                let events = entries
+                    .into_iter()
+                    .map(|(id, event)| event.id(id))
+                    .collect();
                 let resume = NodeResume::Broker { replayed };
                 let covered = Some((last, B::follows as fn(&str, &str) -> bool));
                 Ok(NodeSubscriber::new(events, covered, live, resume, lease))

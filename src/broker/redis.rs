@@ -39,6 +39,7 @@ pub struct RedisConfig {
     block: Duration,
     max_backoff: Duration,
     read_count: usize,
+    read_interval: Duration,
 }
 
 impl RedisConfig {
@@ -52,6 +53,8 @@ impl RedisConfig {
     pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
     /// The default [`read_count`](RedisConfig::with_read_count).
     pub const DEFAULT_READ_COUNT: usize = 1000;
+    /// The default [`read_interval`](RedisConfig::with_read_interval): 1 ms.
+    pub const DEFAULT_READ_INTERVAL: Duration = Duration::from_millis(1);
 
     /// Connects to `url` (`redis://host:port/db`, `rediss://` needs a TLS feature of
     /// redis-rs), with the defaults.
@@ -63,6 +66,7 @@ impl RedisConfig {
             block: Self::DEFAULT_BLOCK,
             max_backoff: Self::DEFAULT_MAX_BACKOFF,
             read_count: Self::DEFAULT_READ_COUNT,
+            read_interval: Self::DEFAULT_READ_INTERVAL,
         }
     }
 
@@ -98,6 +102,19 @@ impl RedisConfig {
     pub fn with_read_count(mut self, entries: usize) -> Self {
         self.read_count = entries.max(1);
         self
+    }
+
+    /// The shortest time between two `XREAD`s that returned entries: under load the
+    /// tail reads batches (fewer reads per event) at the cost of up to this much
+    /// latency; an idle topic's event is still read the moment it is added.
+    pub fn with_read_interval(mut self, interval: Duration) -> Self {
+        self.read_interval = interval;
+        self
+    }
+
+    /// The shortest time between two `XREAD`s that returned entries.
+    pub fn read_interval(&self) -> Duration {
+        self.read_interval
     }
 
     /// The URL.
@@ -330,9 +347,15 @@ impl Shared {
     }
 
     /// Writes a new epoch if the topic's is still `seen`; returns the epoch now.
-    async fn swap_epoch(&self, topic: &str, seen: Option<&Epoch>) -> Result<Option<Epoch>, BrokerError> {
+    async fn swap_epoch(
+        &self,
+        topic: &str,
+        seen: Option<&Epoch>,
+    ) -> Result<Option<Epoch>, BrokerError> {
         let key = self.epoch_key(topic);
-        let seen = seen.map(|epoch| epoch.as_str().to_owned()).unwrap_or_default();
+        let seen = seen
+            .map(|epoch| epoch.as_str().to_owned())
+            .unwrap_or_default();
         let fresh = new_epoch();
         let (key, seen, fresh) = (&key, &seen, &fresh);
         let now: Option<String> = self
@@ -365,7 +388,9 @@ impl Broker for RedisBroker {
             .retention
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let age = age.map(|age| age.as_millis().to_string()).unwrap_or_default();
+        let age = age
+            .map(|age| age.as_millis().to_string())
+            .unwrap_or_default();
         async move {
             let (stream, epoch, data, age) = (&stream, &epoch, &data, &age);
             let id: String = shared
@@ -404,12 +429,23 @@ impl Broker for RedisBroker {
                     let mut pipe = redis::pipe();
                     pipe.get(epoch_key);
                     if valid {
-                        pipe.cmd("XRANGE").arg(stream).arg(after_ref).arg("+").arg("COUNT").arg(max + 2);
+                        pipe.cmd("XRANGE")
+                            .arg(stream)
+                            .arg(after_ref)
+                            .arg("+")
+                            .arg("COUNT")
+                            .arg(max + 2);
                     } else {
                         // Not a stream id: nothing to look up (an id is never guessed).
-                        pipe.cmd("XRANGE").arg(stream).arg("+").arg("+").arg("COUNT").arg(0);
+                        pipe.cmd("XRANGE")
+                            .arg(stream)
+                            .arg("+")
+                            .arg("+")
+                            .arg("COUNT")
+                            .arg(0);
                     }
-                    let (epoch, raw): (Option<String>, Value) = pipe.query_async(&mut connection).await?;
+                    let (epoch, raw): (Option<String>, Value) =
+                        pipe.query_async(&mut connection).await?;
                     Ok((epoch, entries_of(raw)))
                 })
                 .await?;
@@ -432,8 +468,13 @@ impl Broker for RedisBroker {
                     // A later entry of another epoch: the history is not continuous.
                     return Ok(Gap::not_found(epoch));
                 }
-                let Ok(id) = EventId::new(entry.id) else { continue };
-                if let Some(event) = entry.data.and_then(|data| wire::from_wire(&data, id.clone())) {
+                let Ok(id) = EventId::new(entry.id) else {
+                    continue;
+                };
+                if let Some(event) = entry
+                    .data
+                    .and_then(|data| wire::from_wire(&data, id.clone()))
+                {
                     events.push((id, event));
                 }
             }
@@ -546,7 +587,8 @@ impl StreamId {
 fn convert(error: RedisError, timeout: Duration) -> BrokerError {
     if error.is_timeout() {
         BrokerError::Timeout { after: timeout }
-    } else if error.is_io_error() || error.is_connection_dropped() || error.is_unrecoverable_error() {
+    } else if error.is_io_error() || error.is_connection_dropped() || error.is_unrecoverable_error()
+    {
         BrokerError::Connection(Box::new(error))
     } else {
         BrokerError::Reply(error.to_string())

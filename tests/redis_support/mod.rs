@@ -51,10 +51,7 @@ impl RedisServer {
 
     fn start_with(aof: bool) -> Self {
         let port = free_port();
-        let dir = std::env::temp_dir().join(format!(
-            "ssewire-redis-{}-{port}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("ssewire-redis-{}-{port}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         let mut server = RedisServer {

@@ -138,13 +138,17 @@ async fn follow_streams(
 ) -> Result<(), Progress> {
     let mut progress = Progress { read_any: false };
     {
-        let Some(shared) = weak.upgrade() else { return Ok(()) };
+        let Some(shared) = weak.upgrade() else {
+            return Ok(());
+        };
         if check_positions(&shared, &mut connection).await.is_err() {
             return Err(progress);
         }
     }
     loop {
-        let Some(shared) = weak.upgrade() else { return Ok(()) };
+        let Some(shared) = weak.upgrade() else {
+            return Ok(());
+        };
         let tail = &shared.tail;
         if resolve_starts(&shared, &mut connection).await.is_err() {
             return Err(progress);
@@ -177,6 +181,7 @@ async fn follow_streams(
         if tail.generation.load(Ordering::Acquire) != generation {
             tail.unblock.notify_one();
         }
+        let sent = tokio::time::Instant::now();
         let reply: Result<Value, RedisError> = read.query_async(&mut connection).await;
         tail.blocked_client.store(0, Ordering::Release);
         let reply = match reply {
@@ -184,12 +189,17 @@ async fn follow_streams(
             Err(_) => return Err(progress),
         };
         progress.read_any = true;
-        deliver(&shared, reply);
+        if deliver(&shared, reply) {
+            // Busy: let entries gather for a moment, then read them in one batch.
+            let interval = shared.config.read_interval;
+            drop(shared);
+            tokio::time::sleep_until(sent + interval).await;
+        }
     }
 }
 
-/// Feeds the entries of an `XREAD` reply into their feeds.
-fn deliver(shared: &Shared, reply: Value) {
+/// Feeds the entries of an `XREAD` reply into their feeds; whether there were any.
+fn deliver(shared: &Shared, reply: Value) -> bool {
     let per_stream: Vec<(Value, Value)> = match reply {
         Value::Array(streams) => streams
             .into_iter()
@@ -202,23 +212,33 @@ fn deliver(shared: &Shared, reply: Value) {
             })
             .collect(),
         Value::Map(streams) => streams,
-        _ => return, // nil: timed out or unblocked
+        _ => return false, // nil: timed out or unblocked
     };
     let mut streams = shared.tail.lock();
     for (key, entries) in per_stream {
-        let Some(key) = super::text(key) else { continue };
-        let Some(followed) = streams.get_mut(&key) else { continue };
+        let Some(key) = super::text(key) else {
+            continue;
+        };
+        let Some(followed) = streams.get_mut(&key) else {
+            continue;
+        };
         for entry in entries_of(entries) {
             bump(&shared.counters.entries_read, 1);
             followed.last = Some(entry.id.clone());
-            let Ok(id) = EventId::new(entry.id) else { continue };
+            let Ok(id) = EventId::new(entry.id) else {
+                continue;
+            };
             let epoch = entry.epoch.map(Epoch::new);
-            match entry.data.and_then(|data| wire::from_wire(&data, id.clone())) {
+            match entry
+                .data
+                .and_then(|data| wire::from_wire(&data, id.clone()))
+            {
                 Some(event) => followed.feed.push(id, event, epoch.as_ref()),
                 None => bump(&shared.counters.foreign_entries, 1),
             }
         }
     }
+    true
 }
 
 /// Fixes where newly followed streams start: after their newest entry, read with
@@ -241,7 +261,12 @@ async fn resolve_starts(
     pipe.atomic();
     for (stream, _) in &pending {
         pipe.get(format!("{stream}:epoch"));
-        pipe.cmd("XREVRANGE").arg(stream).arg("+").arg("-").arg("COUNT").arg(1);
+        pipe.cmd("XREVRANGE")
+            .arg(stream)
+            .arg("+")
+            .arg("-")
+            .arg("COUNT")
+            .arg(1);
     }
     let replies: Vec<Value> = pipe.query_async(connection).await?;
     let mut replies = replies.into_iter();
@@ -250,7 +275,9 @@ async fn resolve_starts(
         let (Some(epoch), Some(newest)) = (replies.next(), replies.next()) else {
             break;
         };
-        let Some(followed) = streams.get_mut(&stream) else { continue };
+        let Some(followed) = streams.get_mut(&stream) else {
+            continue;
+        };
         if !followed.feed.same(&feed) || followed.last.is_some() {
             continue;
         }
@@ -275,7 +302,11 @@ async fn check_positions(
         .lock()
         .iter()
         .filter_map(|(stream, followed)| {
-            Some((stream.clone(), followed.feed.clone(), followed.last.clone()?))
+            Some((
+                stream.clone(),
+                followed.feed.clone(),
+                followed.last.clone()?,
+            ))
         })
         .collect();
     for (stream, feed, last) in positions {
@@ -283,7 +314,12 @@ async fn check_positions(
         pipe.atomic();
         pipe.get(format!("{stream}:epoch"));
         pipe.cmd("XRANGE").arg(&stream).arg(&last).arg(&last);
-        pipe.cmd("XRANGE").arg(&stream).arg("-").arg("+").arg("COUNT").arg(1);
+        pipe.cmd("XRANGE")
+            .arg(&stream)
+            .arg("-")
+            .arg("+")
+            .arg("COUNT")
+            .arg(1);
         let (epoch, at_last, oldest): (Option<String>, Value, Value) =
             pipe.query_async(connection).await?;
         let epoch = epoch.map(Epoch::new);
