@@ -145,7 +145,7 @@ async fn browser_resumes_on_the_other_node_through_nginx() {
     let redis = RedisServer::start();
     let binary = cluster_binary();
     let ports = [free_port(), free_port()];
-    let mut nodes = vec![
+    let mut nodes = [
         Some(start_node(&binary, &redis, ports[0], "node-a")),
         Some(start_node(&binary, &redis, ports[1], "node-b")),
     ];

@@ -37,6 +37,9 @@ pub enum NodeResume {
     HistoryLost,
 }
 
+/// The last id a resumption's gap covers, and the broker's order of ids.
+pub(super) type Covered = (String, fn(&str, &str) -> bool);
+
 /// One client's stream on a [`Node`](super::Node): the replayed events, then live ones,
 /// each exactly once and in the log's order. A `Stream` of events like
 /// [`Subscriber`] (which it wraps); [`NodeSubscriber::into_body`] makes the response
@@ -46,7 +49,7 @@ pub struct NodeSubscriber {
     gap: VecDeque<Event>,
     /// The last id the gap covers (the gap's last, or the client's own): live events
     /// up to it are duplicates, skipped until the first one after it.
-    covered: Option<(String, fn(&str, &str) -> bool)>,
+    covered: Option<Covered>,
     live: Subscriber,
     resume: NodeResume,
     _lease: Lease,
@@ -55,7 +58,7 @@ pub struct NodeSubscriber {
 impl NodeSubscriber {
     pub(super) fn new(
         gap: Vec<Event>,
-        covered: Option<(String, fn(&str, &str) -> bool)>,
+        covered: Option<Covered>,
         live: Subscriber,
         resume: NodeResume,
         lease: Lease,

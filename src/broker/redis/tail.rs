@@ -85,18 +85,12 @@ async fn run(weak: Weak<Shared>) {
         let max_backoff = shared.config.max_backoff;
         let connection = connect(&shared).await;
         drop(shared);
-        match connection {
-            Ok((connection, client_id)) => {
-                match follow_streams(&weak, connection, client_id).await {
-                    Ok(()) => return, // the broker was dropped
-                    Err(Progress { read_any }) => {
-                        if read_any {
-                            backoff = FIRST_BACKOFF;
-                        }
-                    }
-                }
+        if let Ok((connection, client_id)) = connection {
+            match follow_streams(&weak, connection, client_id).await {
+                Ok(()) => return, // the broker was dropped
+                Err(Progress { read_any: true }) => backoff = FIRST_BACKOFF,
+                Err(Progress { read_any: false }) => {}
             }
-            Err(_) => {}
         }
         let Some(shared) = weak.upgrade() else { return };
         bump(&shared.counters.tail_errors, 1);
