@@ -53,7 +53,9 @@ impl RedisConfig {
     pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
     /// The default [`read_count`](RedisConfig::with_read_count).
     pub const DEFAULT_READ_COUNT: usize = 1000;
-    /// The default [`read_interval`](RedisConfig::with_read_interval): 1 ms.
+    /// The default [`read_interval`](RedisConfig::with_read_interval): 1 ms. At
+    /// 2,000 events/s this measured 0.18 `XREAD`s per event per node (0.5 with
+    /// `Duration::ZERO`) for about 1 ms more latency (`benches/redis.rs`).
     pub const DEFAULT_READ_INTERVAL: Duration = Duration::from_millis(1);
 
     /// Connects to `url` (`redis://host:port/db`, `rediss://` needs a TLS feature of
@@ -105,8 +107,9 @@ impl RedisConfig {
     }
 
     /// The shortest time between two `XREAD`s that returned entries: under load the
-    /// tail reads batches (fewer reads per event) at the cost of up to this much
-    /// latency; an idle topic's event is still read the moment it is added.
+    /// tail reads bigger batches (fewer reads per event) at the cost of up to this
+    /// much latency (tokio's timer rounds up to whole milliseconds); an idle topic's
+    /// event is still read the moment it is added.
     pub fn with_read_interval(mut self, interval: Duration) -> Self {
         self.read_interval = interval;
         self

@@ -183,9 +183,9 @@ async fn follow_streams(
             Err(_) => return Err(progress),
         };
         progress.read_any = true;
-        if deliver(&shared, reply) {
+        let interval = shared.config.read_interval;
+        if deliver(&shared, reply) && !interval.is_zero() {
             // Busy: let entries gather for a moment, then read them in one batch.
-            let interval = shared.config.read_interval;
             drop(shared);
             tokio::time::sleep_until(sent + interval).await;
         }
