@@ -41,8 +41,11 @@
 //!   Test: `redis_cluster::three_nodes_one_order`.
 //! - **Encode once per node, bounded connections.** A node tails only the topics its
 //!   own subscribers watch, all of them with one `XREAD BLOCK` on one connection, plus
-//!   one connection for commands: two connections whatever the number of topics.
-//!   Test: `redis_cluster::many_topics_two_connections`.
+//!   one connection for commands: two connections whatever the number of topics. A
+//!   topic stays followed while it has local subscribers, and
+//!   [`NodeConfig::with_linger`] after the last one left.
+//!   Tests: `redis_cluster::many_topics_two_connections`,
+//!   `redis_cluster::topics_are_unfollowed_after_linger`.
 //! - **Resume on any node.** A `Last-Event-ID` in the node's local history is replayed
 //!   locally (after one check that the topic's epoch, below, has not changed). An
 //!   older one is read from the stream (`XRANGE`, at most
@@ -68,7 +71,8 @@
 //!   while the stream kept its epoch (Redis lost recent writes) writes a new epoch, so
 //!   every node, even one still holding the old ids in memory, answers them with
 //!   `history-lost`. Tests: `redis_faults::flushall_resets_every_node`,
-//!   `redis_faults::restart_with_aof_keeps_history`.
+//!   `redis_faults::lost_writes_make_old_ids_history_lost_everywhere`,
+//!   `redis_faults::restart_with_aof_keeps_history` (no false reset).
 //! - **Faults.** Redis down: [`Node::publish`] fails with [`BrokerError::Timeout`] or
 //!   [`BrokerError::Connection`] within [`RedisConfig::with_timeout`] (3 s by default),
 //!   never hangs; connected clients keep their connections and keep-alives; the tail

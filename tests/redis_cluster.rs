@@ -273,3 +273,31 @@ async fn many_topics_two_connections() {
     assert_eq!(node_connections, 2, "{clients}");
     assert!(node.broker().stats().unblocks >= 1);
 }
+
+/// A node tails a topic only while it has local subscribers (plus the linger, 200 ms
+/// in these tests), and follows it again when a subscriber comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (CI runs it with --ignored)"]
+async fn topics_are_unfollowed_after_linger() {
+    if !redis_available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let a = node(&redis.url());
+    let first = a.subscribe(TOPIC, None).await.unwrap();
+    let second = a.subscribe(TOPIC, None).await.unwrap();
+    assert_eq!((a.stats().followed, a.broker().stats().streams), (1, 1));
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(a.stats().followed, 1, "one subscriber is left");
+    drop(second);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while a.broker().stats().streams > 0 || a.stats().followed > 0 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", a.stats());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(a.hub().get(TOPIC).is_none(), "the local topic is gone too");
+    let mut again = a.subscribe(TOPIC, None).await.unwrap();
+    let id = a.publish(TOPIC, Event::with_data("back")).await.unwrap();
+    assert_eq!(take_until(&mut again, &id.to_string()).await.len(), 1);
+}
