@@ -55,6 +55,13 @@ async fn redis_down_publish_errors_in_time() {
             .unwrap();
         assert!(chunk.starts_with(b":"), "{chunk:?}");
     }
+    // While Redis is down, an id in the local history still resumes (from memory);
+    // one that needs Redis fails, so the handler ends the response and the browser
+    // retries with the same id.
+    let local = a.subscribe(TOPIC, Some(&before)).await.unwrap();
+    assert_eq!(local.resume(), NodeResume::Local { replayed: 0 });
+    let elsewhere = a.subscribe(TOPIC, Some(&id("1-0"))).await;
+    assert!(elsewhere.unwrap_err().is_unavailable());
     redis.restart();
     // The tail reconnects (backoff up to 200 ms) and continues from its last id.
     let after = loop {

@@ -299,7 +299,8 @@ impl<B: Broker> Node<B> {
     ///
     /// # Errors
     ///
-    /// [`BrokerError`] only when resuming needs the broker and it is unavailable (then
+    /// [`BrokerError`] only when resuming needs the broker (the id is not in the local
+    /// history) and it is unavailable (then
     /// end the response so the client retries with the same id; never answer an
     /// error status, which would stop an `EventSource` for good). A subscriber
     /// without `Last-Event-ID` never fails.
@@ -353,15 +354,23 @@ impl<B: Broker> Node<B> {
         let epoch = feed.epoch();
         let local = feed.local_topic().subscribe(Some(&id_text));
         if let crate::hub::Resume::Exact { replayed } = local.resume() {
-            let gap = self.inner.broker.read_after(feed.topic(), id, 0).await?;
-            if gap.epoch == epoch {
-                bump(&counters.resumed_local, 1);
-                let resume = NodeResume::Local { replayed };
-                return Ok(NodeSubscriber::new(Vec::new(), None, local, resume, lease));
+            match self.inner.broker.read_after(feed.topic(), id, 0).await {
+                Ok(gap) if gap.epoch != epoch => {
+                    // The broker's log was reset since: what this node holds is from
+                    // before the reset.
+                    drop(local);
+                    feed.reset_if(&epoch, gap.epoch);
+                }
+                // Same epoch; or the broker is unreachable, and the local history is
+                // still a true slice of the log (if the broker turns out to have
+                // lost data, the tail resets the topic when it reconnects, and this
+                // subscriber's stream ends).
+                Ok(_) | Err(_) => {
+                    bump(&counters.resumed_local, 1);
+                    let resume = NodeResume::Local { replayed };
+                    return Ok(NodeSubscriber::new(Vec::new(), None, local, resume, lease));
+                }
             }
-            // The broker's log was reset since: what this node holds is from before.
-            drop(local);
-            feed.reset_if(&epoch, gap.epoch);
         }
         // Register for live events first (the lost subscriber also says
         // `history-lost` with the right id if the read finds nothing)...

@@ -378,7 +378,12 @@ async fn unblocker(weak: Weak<Shared>) {
                 break;
             }
             let client = tail.blocked_client.load(Ordering::Acquire);
-            if client != 0 {
+            if client == 0 {
+                // No XREAD in flight: the tail reads the streams afresh before its
+                // next one (and notifies again if a change slips in meanwhile).
+                break;
+            }
+            {
                 let _ = shared
                     .with_command(false, |mut connection| async move {
                         redis::cmd("CLIENT")
