@@ -159,3 +159,53 @@ impl fmt::Debug for Feed {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::hub::{HubConfig, IdPolicy};
+
+    fn id(text: &str) -> EventId {
+        EventId::new(text).unwrap()
+    }
+
+    #[tokio::test]
+    async fn another_epoch_ends_the_local_subscribers_and_starts_afresh() {
+        let hub = Hub::new(HubConfig::new().with_id_policy(IdPolicy::Keep));
+        let feed = Feed::new(hub, "t");
+        feed.start(Some(Epoch::new("e1")));
+        let mut old = feed.local_topic().subscribe(None);
+        feed.push(id("1-0"), Event::with_data("a"), Some(&Epoch::new("e1")));
+        assert!(old.next().await.is_some());
+        feed.push(id("2-0"), Event::with_data("b"), Some(&Epoch::new("e2")));
+        assert!(old.next().await.is_none(), "the old topic is closed");
+        assert_eq!(feed.epoch(), Some(Epoch::new("e2")));
+        assert_eq!(feed.resets(), 1);
+        // The new local history holds only the new epoch's entry.
+        assert!(feed
+            .local_topic()
+            .subscribe(Some("2-0"))
+            .resume()
+            .is_exact());
+        assert!(feed
+            .local_topic()
+            .subscribe(Some("1-0"))
+            .resume()
+            .is_history_lost());
+    }
+
+    #[tokio::test]
+    async fn the_first_epoch_is_adopted_without_a_reset() {
+        let hub = Hub::new(HubConfig::new().with_id_policy(IdPolicy::Keep));
+        let feed = Feed::new(hub, "t");
+        feed.start(None);
+        feed.push(id("1-0"), Event::with_data("a"), Some(&Epoch::new("e1")));
+        assert_eq!((feed.epoch(), feed.resets()), (Some(Epoch::new("e1")), 0));
+        feed.reset_if(&Some(Epoch::new("other")), None);
+        assert_eq!(feed.resets(), 0, "reset_if only resets the epoch it saw");
+        feed.reset_if(&Some(Epoch::new("e1")), None);
+        assert_eq!((feed.epoch(), feed.resets()), (None, 1));
+    }
+}
