@@ -52,6 +52,7 @@
 //!   [`NodeConfig::with_max_replay`] events) after registering for live events; the
 //!   two are merged by id: no gap, no duplicate, even while events are published.
 //!   Tests: `redis_cluster::resume_on_other_node_while_publishing`,
+//!   `redis_cluster::roaming_clients_under_load`,
 //!   `redis_cluster::resume_locally`.
 //! - **Loss is said out loud.** An id must be *found* in the stream, in the current
 //!   epoch, to be resumed from (an id is never trusted because it sorts). Trimmed,

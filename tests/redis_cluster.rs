@@ -301,3 +301,65 @@ async fn topics_are_unfollowed_after_linger() {
     let id = a.publish(TOPIC, Event::with_data("back")).await.unwrap();
     assert_eq!(take_until(&mut again, &id.to_string()).await.len(), 1);
 }
+
+/// Many clients hopping between three nodes (each hop a resumption with the last id,
+/// sometimes after a pause) while three publishers publish: every client ends with
+/// exactly the stream, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (CI runs it with --ignored)"]
+async fn roaming_clients_under_load() {
+    if !redis_available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let nodes = [node(&redis.url()), node(&redis.url()), node(&redis.url())];
+    let per_publisher = 150;
+    let mut clients = Vec::new();
+    for c in 0..12usize {
+        let nodes = nodes.clone();
+        let first = nodes[c % 3].subscribe(TOPIC, None).await.unwrap();
+        clients.push(tokio::spawn(async move {
+            let mut subscriber = first;
+            let mut seen: Vec<Received> = Vec::new();
+            let mut hop = c;
+            while seen.len() < 3 * per_publisher {
+                let want = (3 + c % 7).min(3 * per_publisher - seen.len());
+                seen.extend(take(&mut subscriber, want).await);
+                drop(subscriber);
+                if c % 4 == 0 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                hop += 1;
+                let last = id(seen.last().unwrap().id.as_deref().unwrap());
+                subscriber = nodes[hop % 3].subscribe(TOPIC, Some(&last)).await.unwrap();
+            }
+            ids(&seen)
+        }));
+    }
+    let publishers: Vec<_> = nodes
+        .iter()
+        .cloned()
+        .enumerate()
+        .map(|(n, node)| {
+            tokio::spawn(async move {
+                for i in 0..per_publisher {
+                    node.publish(TOPIC, Event::with_data(format!("{n}:{i}")))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for publisher in publishers {
+        publisher.await.unwrap();
+    }
+    let stream = redis.stream_ids("ssewire:{news}");
+    for client in clients {
+        assert_eq!(client.await.unwrap(), stream);
+    }
+    let resumed: u64 = nodes
+        .iter()
+        .map(|n| n.stats().resumed_local + n.stats().resumed_broker)
+        .sum();
+    assert!(resumed > 100, "{resumed} resumptions");
+}
