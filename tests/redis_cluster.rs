@@ -224,7 +224,7 @@ async fn unknown_ids_are_history_lost() {
     assert!(matches!(client.resume(), NodeResume::Broker { .. }));
 }
 
-/// Many topics of one subscriber each: the node still uses two Redis connections
+/// 10,000 topics of one subscriber each: the node still uses two Redis connections
 /// (commands + one tail), and a topic followed while the tail's `XREAD BLOCK` is in
 /// flight does not wait for the block (60 s here) to expire.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,7 +239,7 @@ async fn many_topics_two_connections() {
     )
     .unwrap();
     let node = ssewire::broker::Node::new(broker, HubConfig::new());
-    let topics = 2000;
+    let topics = 10_000;
     let subscribes = (0..topics).map(|t| {
         let node = node.clone();
         async move { node.subscribe(&format!("t{t}"), None).await.unwrap() }
@@ -249,7 +249,7 @@ async fn many_topics_two_connections() {
         .await
         .unwrap();
     take(&mut subscribers[0], 1).await;
-    // The tail is now blocked on 2000 streams; follow one more and publish at once.
+    // The tail is now blocked on 10,000 streams; follow one more and publish at once.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut newcomer = node.subscribe("newcomer", None).await.unwrap();
     // `subscribe` returns once the tail started the stream: with a 60 s block, only
