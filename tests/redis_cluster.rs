@@ -272,6 +272,26 @@ async fn many_topics_two_connections() {
     let node_connections = clients.lines().count() - 1;
     assert_eq!(node_connections, 2, "{clients}");
     assert!(node.broker().stats().unblocks >= 1);
+
+    // With 4 tail connections: 5 connections, every topic still delivered.
+    let broker = ssewire::broker::RedisBroker::new(
+        ssewire::broker::RedisConfig::new(redis.url()).with_tail_connections(4),
+    )
+    .unwrap();
+    let sharded = ssewire::broker::Node::new(broker, HubConfig::new());
+    let mut subscribers = Vec::new();
+    for t in 0..40 {
+        subscribers.push(sharded.subscribe(&format!("s{t}"), None).await.unwrap());
+    }
+    for (t, subscriber) in subscribers.iter_mut().enumerate() {
+        let id = sharded
+            .publish(&format!("s{t}"), Event::with_data("x"))
+            .await
+            .unwrap();
+        take_until(subscriber, &id.to_string()).await;
+    }
+    let clients = redis.cmd(&["CLIENT", "LIST"]).text().to_owned();
+    assert_eq!(clients.lines().count() - 1, 2 + 5, "{clients}");
 }
 
 /// A node tails a topic only while it has local subscribers (plus the linger, 200 ms

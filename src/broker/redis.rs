@@ -40,6 +40,7 @@ pub struct RedisConfig {
     max_backoff: Duration,
     read_count: usize,
     read_interval: Duration,
+    tail_connections: usize,
 }
 
 impl RedisConfig {
@@ -69,6 +70,7 @@ impl RedisConfig {
             max_backoff: Self::DEFAULT_MAX_BACKOFF,
             read_count: Self::DEFAULT_READ_COUNT,
             read_interval: Self::DEFAULT_READ_INTERVAL,
+            tail_connections: 1,
         }
     }
 
@@ -113,6 +115,20 @@ impl RedisConfig {
     pub fn with_read_interval(mut self, interval: Duration) -> Self {
         self.read_interval = interval;
         self
+    }
+
+    /// How many tail connections share the followed streams (by a hash of the
+    /// stream's name; at least 1, the default). Each `XREAD` names every stream of
+    /// its connection, so past tens of thousands of busy topics more connections
+    /// keep each read small. The node uses this many connections plus one.
+    pub fn with_tail_connections(mut self, connections: usize) -> Self {
+        self.tail_connections = connections.max(1);
+        self
+    }
+
+    /// How many tail connections share the followed streams.
+    pub fn tail_connections(&self) -> usize {
+        self.tail_connections
     }
 
     /// The shortest time between two `XREAD`s that returned entries.
@@ -206,7 +222,8 @@ pub(crate) struct Shared {
     command: tokio::sync::Mutex<Option<MultiplexedConnection>>,
     publish_script: Script,
     swap_epoch_script: Script,
-    tail: Tail,
+    /// One per tail connection; a stream always goes to the same one.
+    tails: Vec<Tail>,
     counters: Counters,
 }
 
@@ -250,6 +267,9 @@ impl RedisBroker {
             .map_err(|error| BrokerError::Connection(Box::new(error)))?;
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|_| BrokerError::Reply("RedisBroker::new needs a tokio runtime".into()))?;
+        let tails = (0..config.tail_connections)
+            .map(|_| Tail::default())
+            .collect();
         let shared = Arc::new(Shared {
             client,
             config,
@@ -257,7 +277,7 @@ impl RedisBroker {
             command: tokio::sync::Mutex::new(None),
             publish_script: Script::new(PUBLISH),
             swap_epoch_script: Script::new(SWAP_EPOCH),
-            tail: Tail::default(),
+            tails,
             counters: Counters::default(),
         });
         tail::spawn(&runtime, &shared);
@@ -285,7 +305,7 @@ impl RedisBroker {
             entries_read: load(&c.entries_read),
             foreign_entries: load(&c.foreign_entries),
             unblocks: load(&c.unblocks),
-            streams: self.shared.tail.len() as u64,
+            streams: self.shared.tails.iter().map(|tail| tail.len() as u64).sum(),
             epochs_written: load(&c.epochs_written),
         }
     }
@@ -294,6 +314,15 @@ impl RedisBroker {
 impl Shared {
     fn stream_key(&self, topic: &str) -> String {
         format!("{}{{{topic}}}", self.config.key_prefix)
+    }
+
+    /// The tail that follows `stream`.
+    fn tail_of(&self, stream: &str) -> &Tail {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325; // FNV-1a: stable across runs
+        for byte in stream.bytes() {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        &self.tails[(hash % self.tails.len() as u64) as usize]
     }
 
     fn epoch_key(&self, topic: &str) -> String {
@@ -494,12 +523,12 @@ impl Broker for RedisBroker {
 
     fn follow(&self, feed: &Feed) {
         let stream = self.shared.stream_key(feed.topic());
-        self.shared.tail.follow(stream, feed.clone());
+        self.shared.tail_of(&stream).follow(stream, feed.clone());
     }
 
     fn unfollow(&self, feed: &Feed) {
         let stream = self.shared.stream_key(feed.topic());
-        self.shared.tail.unfollow(&stream, feed);
+        self.shared.tail_of(&stream).unfollow(&stream, feed);
     }
 
     fn set_retention(&self, events: usize, age: Option<Duration>) {

@@ -1,4 +1,5 @@
-//! The tail: one connection, one `XREAD BLOCK` over every stream this node follows,
+//! The tail: one connection (or a few, each with its share of the streams), one
+//! `XREAD BLOCK` over every stream this node follows,
 //! feeding the local topics; reconnects with backoff and jitter, checks on each
 //! reconnection that its positions still exist.
 
@@ -72,12 +73,14 @@ impl Tail {
 }
 
 pub(super) fn spawn(runtime: &tokio::runtime::Handle, shared: &Arc<Shared>) {
-    runtime.spawn(run(Arc::downgrade(shared)));
-    runtime.spawn(unblocker(Arc::downgrade(shared)));
+    for shard in 0..shared.tails.len() {
+        runtime.spawn(run(Arc::downgrade(shared), shard));
+        runtime.spawn(unblocker(Arc::downgrade(shared), shard));
+    }
 }
 
 /// Reconnects forever (while the broker exists), with exponential backoff and jitter.
-async fn run(weak: Weak<Shared>) {
+async fn run(weak: Weak<Shared>, shard: usize) {
     const FIRST_BACKOFF: Duration = Duration::from_millis(50);
     let mut backoff = FIRST_BACKOFF;
     loop {
@@ -86,7 +89,7 @@ async fn run(weak: Weak<Shared>) {
         let connection = connect(&shared).await;
         drop(shared);
         if let Ok((connection, client_id)) = connection {
-            match follow_streams(&weak, connection, client_id).await {
+            match follow_streams(&weak, shard, connection, client_id).await {
                 Ok(()) => return, // the broker was dropped
                 Err(Progress { read_any: true }) => backoff = FIRST_BACKOFF,
                 Err(Progress { read_any: false }) => {}
@@ -127,6 +130,7 @@ struct Progress {
 
 async fn follow_streams(
     weak: &Weak<Shared>,
+    shard: usize,
     mut connection: MultiplexedConnection,
     client_id: i64,
 ) -> Result<(), Progress> {
@@ -135,7 +139,10 @@ async fn follow_streams(
         let Some(shared) = weak.upgrade() else {
             return Ok(());
         };
-        if check_positions(&shared, &mut connection).await.is_err() {
+        if check_positions(&shared, &shared.tails[shard], &mut connection)
+            .await
+            .is_err()
+        {
             return Err(progress);
         }
     }
@@ -143,8 +150,8 @@ async fn follow_streams(
         let Some(shared) = weak.upgrade() else {
             return Ok(());
         };
-        let tail = &shared.tail;
-        if resolve_starts(&shared, &mut connection).await.is_err() {
+        let tail = &shared.tails[shard];
+        if resolve_starts(tail, &mut connection).await.is_err() {
             return Err(progress);
         }
         let generation = tail.generation.load(Ordering::Acquire);
@@ -184,7 +191,7 @@ async fn follow_streams(
         };
         progress.read_any = true;
         let interval = shared.config.read_interval;
-        if deliver(&shared, reply) && !interval.is_zero() {
+        if deliver(&shared, tail, reply) && !interval.is_zero() {
             // Busy: let entries gather for a moment, then read them in one batch.
             drop(shared);
             tokio::time::sleep_until(sent + interval).await;
@@ -193,7 +200,7 @@ async fn follow_streams(
 }
 
 /// Feeds the entries of an `XREAD` reply into their feeds; whether there were any.
-fn deliver(shared: &Shared, reply: Value) -> bool {
+fn deliver(shared: &Shared, tail: &Tail, reply: Value) -> bool {
     let per_stream: Vec<(Value, Value)> = match reply {
         Value::Array(streams) => streams
             .into_iter()
@@ -208,7 +215,7 @@ fn deliver(shared: &Shared, reply: Value) -> bool {
         Value::Map(streams) => streams,
         _ => return false, // nil: timed out or unblocked
     };
-    let mut streams = shared.tail.lock();
+    let mut streams = tail.lock();
     for (key, entries) in per_stream {
         let Some(key) = super::text(key) else {
             continue;
@@ -238,11 +245,10 @@ fn deliver(shared: &Shared, reply: Value) -> bool {
 /// Fixes where newly followed streams start: after their newest entry, read with
 /// the epoch in one transaction.
 async fn resolve_starts(
-    shared: &Shared,
+    tail: &Tail,
     connection: &mut MultiplexedConnection,
 ) -> Result<(), RedisError> {
-    let pending: Vec<(String, Feed)> = shared
-        .tail
+    let pending: Vec<(String, Feed)> = tail
         .lock()
         .iter()
         .filter(|(_, followed)| followed.last.is_none())
@@ -264,7 +270,7 @@ async fn resolve_starts(
     }
     let replies: Vec<Value> = pipe.query_async(connection).await?;
     let mut replies = replies.into_iter();
-    let mut streams = shared.tail.lock();
+    let mut streams = tail.lock();
     for (stream, feed) in pending {
         let (Some(epoch), Some(newest)) = (replies.next(), replies.next()) else {
             break;
@@ -289,10 +295,10 @@ async fn resolve_starts(
 /// writes without a new epoch, writes one so every node knows).
 async fn check_positions(
     shared: &Shared,
+    tail: &Tail,
     connection: &mut MultiplexedConnection,
 ) -> Result<(), RedisError> {
-    let positions: Vec<(String, Feed, String)> = shared
-        .tail
+    let positions: Vec<(String, Feed, String)> = tail
         .lock()
         .iter()
         .filter_map(|(stream, followed)| {
@@ -349,7 +355,7 @@ async fn check_positions(
         if let Some(epoch) = action {
             feed.reset(epoch);
             // Start again after the newest entry: the fresh history is contiguous.
-            if let Some(followed) = shared.tail.lock().get_mut(&stream) {
+            if let Some(followed) = tail.lock().get_mut(&stream) {
                 if followed.feed.same(&feed) {
                     followed.last = None;
                 }
@@ -361,17 +367,17 @@ async fn check_positions(
 
 /// Sends `CLIENT UNBLOCK` to the tail's blocked `XREAD` until the tail has picked up
 /// the latest follow/unfollow (a new stream never waits for the block to expire).
-async fn unblocker(weak: Weak<Shared>) {
+async fn unblocker(weak: Weak<Shared>, shard: usize) {
     loop {
         let unblock = {
             let Some(shared) = weak.upgrade() else { return };
-            Arc::clone(&shared.tail.unblock)
+            Arc::clone(&shared.tails[shard].unblock)
         };
         // Wait without holding the broker alive (it may be dropped meanwhile).
         let _ = tokio::time::timeout(Duration::from_secs(1), unblock.notified()).await;
         loop {
             let Some(shared) = weak.upgrade() else { return };
-            let tail = &shared.tail;
+            let tail = &shared.tails[shard];
             if tail.read_generation.load(Ordering::Acquire)
                 >= tail.generation.load(Ordering::Acquire)
             {
