@@ -41,7 +41,8 @@
 //!   Test: `redis_cluster::three_nodes_one_order`.
 //! - **Encode once per node, bounded connections.** A node tails only the topics its
 //!   own subscribers watch, all of them with one `XREAD BLOCK` on one connection, plus
-//!   one connection for commands: two connections whatever the number of topics. A
+//!   one connection for commands: two connections whatever the number of topics
+//!   (or `n + 1` with [`RedisConfig::with_tail_connections`]). A
 //!   topic stays followed while it has local subscribers, and
 //!   [`NodeConfig::with_linger`] after the last one left.
 //!   Tests: `redis_cluster::many_topics_two_connections`,
