@@ -209,7 +209,8 @@ fn bump(counter: &AtomicU64, by: u64) {
 /// Per topic: a stream `<prefix>{topic}` whose entries hold the event's wire form
 /// (`d`) and the topic's epoch (`e`), and a key `<prefix>{topic}:epoch`. Two
 /// connections per node: one for commands (publishes pipeline on it), one for the tail
-/// (no response timeout, as `XREAD BLOCK` needs). Make it inside a tokio runtime.
+/// (no response timeout, as `XREAD BLOCK` needs; or more, see
+/// [`RedisConfig::with_tail_connections`]). Make it inside a tokio runtime.
 #[derive(Clone)]
 pub struct RedisBroker {
     shared: Arc<Shared>,
