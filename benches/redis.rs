@@ -35,7 +35,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
 use ssewire::broker::{Node, RedisBroker, RedisConfig};
-use ssewire::{Event, HubConfig};
+use ssewire::hub::Config as HubConfig;
+use ssewire::Event;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -238,11 +239,11 @@ async fn ssewire_side(
             receivers.push(tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(if n == 1 { total as usize } else { 0 });
                 for _ in 0..total {
-                    let Some(Ok(event)) = subscriber.next().await else {
+                    let Some(event) = subscriber.next().await else {
                         break;
                     };
                     if n == 1 {
-                        let sent = data_micros(event.encode().as_bytes()).unwrap_or(0);
+                        let sent = data_micros(event.as_bytes()).unwrap_or(0);
                         latencies.push(now_micros().saturating_sub(sent));
                     }
                 }

@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! redis-server --port 6379 --save '' &
-//! PORT=3001 cargo run --features redis --example cluster &
-//! PORT=3002 cargo run --features redis --example cluster &
+//! PORT=3001 cargo run -p ssewire-examples --features redis --example cluster &
+//! PORT=3002 cargo run -p ssewire-examples --features redis --example cluster &
 //! curl -d 'hello from 3001' 'http://127.0.0.1:3001/publish/news?event=greeting'
 //! curl -N http://127.0.0.1:3002/events/news      # or open http://127.0.0.1:3002/
 //! ```
@@ -33,7 +33,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use futures_util::stream;
 use ssewire::broker::{Node, RedisBroker, RedisConfig};
-use ssewire::{Event, EventId, EventType, HubConfig, KeepAlive, SseBody};
+use ssewire::{hub, Event, EventType, KeepAlive, SseBody};
 
 /// How long a browser waits before it reconnects (its default is about 3 s).
 const RETRY: Duration = Duration::from_secs(1);
@@ -65,7 +65,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let node = Node::new(broker, HubConfig::new().with_history(1000));
+    let node = Node::new(broker, hub::Config::new().with_history(1000));
     let app = App {
         node,
         name: name.clone(),
@@ -101,17 +101,14 @@ async fn events(
     headers: HeaderMap,
 ) -> Response<Body> {
     // A malformed header counts as none (the client then starts live).
-    let last_id = ssewire::last_event_id(&headers)
-        .ok()
-        .flatten()
-        .and_then(|id| EventId::new(id).ok());
+    let last_id = ssewire::last_event_id(&headers).ok().flatten();
     let hello = Event::new().event(NODE_EVENT).retry(RETRY).data(&app.name);
     match app.node.subscribe(&topic, last_id.as_ref()).await {
         Ok(subscriber) => {
             let body = subscriber
                 .into_body()
-                .open_with(hello)
-                .keep_alive(app.keep_alive.clone());
+                .with_open_event(hello)
+                .with_keep_alive(app.keep_alive.clone());
             ssewire::sse_response(Body::from_stream(body))
         }
         Err(error) => {
@@ -121,7 +118,7 @@ async fn events(
             let unavailable = Event::new()
                 .retry(RETRY)
                 .comment(format!("cannot resume now: {error}"));
-            let body = SseBody::from_events(stream::iter([unavailable]));
+            let body = SseBody::new(stream::iter([unavailable]));
             ssewire::sse_response(Body::from_stream(body))
         }
     }

@@ -1,7 +1,7 @@
 //! Past one machine: hubs on several nodes share topics through a broker, and a client
 //! resumes on any node (feature `redis`).
 //!
-//! A [`Node`] is one server process. It owns a local [`Hub`](crate::Hub) and a
+//! A [`Node`] is one server process. It owns a local [`Hub`](crate::hub::Hub) and a
 //! [`Broker`], a log of events per topic shared by every node ([`RedisBroker`]:
 //! one Redis stream per topic). Publishing appends to the topic's log; every node
 //! *tails* the logs of the topics its own clients watch and feeds them into its local
@@ -12,10 +12,10 @@
 //! ```no_run
 //! # #[tokio::main] async fn main() -> Result<(), ssewire::broker::BrokerError> {
 //! use ssewire::broker::{Node, RedisBroker, RedisConfig};
-//! use ssewire::{Event, HubConfig};
+//! use ssewire::{hub, Event};
 //!
 //! let broker = RedisBroker::new(RedisConfig::new("redis://127.0.0.1:6379"))?;
-//! let node = Node::new(broker, HubConfig::new().with_history(1024));
+//! let node = Node::new(broker, hub::Config::new().with_history(1024));
 //!
 //! // A handler: the client's Last-Event-ID (None on a first visit), then the body.
 //! let subscriber = node.subscribe("news", None).await?;
@@ -30,13 +30,13 @@
 //! # Guarantees
 //!
 //! Each guarantee names the test that breaks when it does not hold (the tests start
-//! their own `redis-server`; `cargo test --features redis --test redis_cluster
-//! --test redis_faults -- --ignored`).
+//! their own `redis-server`; `cargo test -p ssewire-tests --features redis
+//! --test redis_cluster --test redis_faults --test redis_browser -- --ignored`).
 //!
 //! - **One order everywhere.** [`Node::publish`] appends to the topic's stream
 //!   (`XADD`, trimmed with `MAXLEN ~` and `MINID ~` from the hub's
-//!   [`history`](crate::HubConfig::with_history) and
-//!   [`history_age`](crate::HubConfig::with_history_age)). Every node delivers a
+//!   [`history`](crate::hub::Config::with_history) and
+//!   [`history_age`](crate::hub::Config::with_history_age)). Every node delivers a
 //!   topic's events in the stream's order, with the entry id as the SSE `id`.
 //!   Test: `redis_cluster::three_nodes_one_order`.
 //! - **Encode once per node, bounded connections.** A node tails only the topics its

@@ -5,7 +5,7 @@
 //! event exactly once, in the stream's order.
 //!
 //! Needs redis-server, nginx, Chromium and `npm ci --prefix tests/e2e`; run with
-//! `cargo test --features redis --test redis_browser -- --ignored`.
+//! `cargo test -p ssewire-tests --features redis --test redis_browser -- --ignored`.
 
 mod e2e_support;
 mod redis_support;
@@ -41,7 +41,8 @@ fn free_port() -> u16 {
 fn cluster_binary() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
-        .args(["build", "--features", "redis", "--example", "cluster"])
+        .args(["build", "-p", "ssewire-examples", "--features", "redis"])
+        .args(["--example", "cluster"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
         .expect("cargo runs");
@@ -79,10 +80,8 @@ fn start_node(binary: &Path, redis: &RedisServer, port: u16, name: &str) -> Proc
 /// the two nodes, proxy buffering left at its default (on; the SSE response's
 /// `X-Accel-Buffering: no` turns it off for the stream).
 fn start_nginx(port: u16, upstreams: [u16; 2]) -> (Process, PathBuf) {
-    let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|path| Path::new(path).is_file())
-        .expect("nginx is installed (apt-get install -y nginx)");
+    // The e2e support's nginx proxies to one upstream; this test needs two.
+    let nginx = e2e_support::nginx::nginx_binary();
     let dir = std::env::temp_dir().join(format!("ssewire-nginx-{}-{port}", std::process::id()));
     std::fs::create_dir_all(dir.join("logs")).unwrap();
     let d = dir.display();

@@ -1,7 +1,7 @@
 //! Several nodes on one Redis: one order everywhere, resumption on any node, loss said
 //! out loud, bounded connections. Each test starts its own `redis-server`; they are
 //! ignored by plain `cargo test` and run in CI with
-//! `cargo test --features redis --test redis_cluster -- --ignored`.
+//! `cargo test -p ssewire-tests --features redis --test redis_cluster -- --ignored`.
 
 mod redis_support;
 
@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use redis_support::*;
 use ssewire::broker::{NodeConfig, NodeResume};
-use ssewire::{Event, HubConfig};
+use ssewire::hub::Config as HubConfig;
+use ssewire::Event;
 
 const TOPIC: &str = "news";
 

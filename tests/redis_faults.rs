@@ -1,6 +1,6 @@
 //! One test per fault: Redis down, paused, connections killed, restarted with and
 //! without persistence, trimmed, flushed, and writes lost. Each test starts its own
-//! `redis-server`; run with `cargo test --features redis --test redis_faults -- --ignored`.
+//! `redis-server`; run with `cargo test -p ssewire-tests --features redis --test redis_faults -- --ignored`.
 
 mod redis_support;
 
@@ -27,8 +27,8 @@ async fn redis_down_publish_errors_in_time() {
     let a = node(&redis.url());
     let subscriber = a.subscribe(TOPIC, None).await.unwrap();
     let before = a.publish(TOPIC, Event::with_data("before")).await.unwrap();
-    let keep_alive = KeepAlive::tokio().interval(Duration::from_millis(100));
-    let mut body = subscriber.into_body().keep_alive(keep_alive);
+    let keep_alive = KeepAlive::tokio().with_interval(Duration::from_millis(100));
+    let mut body = subscriber.into_body().with_keep_alive(keep_alive);
     let first = body.next().await.unwrap().unwrap();
     assert!(String::from_utf8_lossy(&first).contains(&before.to_string()));
 

@@ -165,7 +165,7 @@ mod tests {
     use futures_util::StreamExt;
 
     use super::*;
-    use crate::hub::{HubConfig, IdPolicy};
+    use crate::hub::{Config, IdPolicy};
 
     fn id(text: &str) -> EventId {
         EventId::new(text).unwrap()
@@ -173,7 +173,7 @@ mod tests {
 
     #[tokio::test]
     async fn another_epoch_ends_the_local_subscribers_and_starts_afresh() {
-        let hub = Hub::new(HubConfig::new().with_id_policy(IdPolicy::Keep));
+        let hub = Hub::new(Config::new().with_id_policy(IdPolicy::Keep));
         let feed = Feed::new(hub, "t");
         feed.start(Some(Epoch::new("e1")));
         let mut old = feed.local_topic().subscribe(None);
@@ -186,19 +186,19 @@ mod tests {
         // The new local history holds only the new epoch's entry.
         assert!(feed
             .local_topic()
-            .subscribe(Some("2-0"))
+            .subscribe(Some(&id("2-0")))
             .resume()
             .is_exact());
         assert!(feed
             .local_topic()
-            .subscribe(Some("1-0"))
+            .subscribe(Some(&id("1-0")))
             .resume()
             .is_history_lost());
     }
 
     #[tokio::test]
     async fn the_first_epoch_is_adopted_without_a_reset() {
-        let hub = Hub::new(HubConfig::new().with_id_policy(IdPolicy::Keep));
+        let hub = Hub::new(Config::new().with_id_policy(IdPolicy::Keep));
         let feed = Feed::new(hub, "t");
         feed.start(None);
         feed.push(id("1-0"), Event::with_data("a"), Some(&Epoch::new("e1")));

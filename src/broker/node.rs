@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::event::Event;
 use crate::fields::EventId;
-use crate::hub::{Hub, HubConfig, HubStats, IdPolicy};
+use crate::hub::{Config, Hub, IdPolicy, Stats};
 
 use super::feed::Feed;
 use super::subscriber::{NodeResume, NodeSubscriber};
@@ -230,12 +230,12 @@ impl<B: Broker> Node<B> {
     /// A node on `broker` whose local topics use `hub_config` (with
     /// [`IdPolicy::Keep`]: the broker gives the ids), and the default [`NodeConfig`].
     /// The broker keeps the same history limits (count and age).
-    pub fn new(broker: B, hub_config: HubConfig) -> Self {
+    pub fn new(broker: B, hub_config: Config) -> Self {
         Self::with_config(broker, hub_config, NodeConfig::new())
     }
 
     /// Like [`Node::new`], with `config`.
-    pub fn with_config(broker: B, hub_config: HubConfig, config: NodeConfig) -> Self {
+    pub fn with_config(broker: B, hub_config: Config, config: NodeConfig) -> Self {
         let hub_config = hub_config.with_id_policy(IdPolicy::Keep);
         broker.set_retention(hub_config.history(), hub_config.history_age());
         let inner = Arc::new_cyclic(|weak: &std::sync::Weak<Inner<B>>| {
@@ -272,7 +272,7 @@ impl<B: Broker> Node<B> {
     }
 
     /// The local fan-out's counters.
-    pub fn hub_stats(&self) -> HubStats {
+    pub fn hub_stats(&self) -> Stats {
         self.inner.hub.stats()
     }
 
@@ -352,7 +352,7 @@ impl<B: Broker> Node<B> {
         let id_text = id.to_string();
         // First the local history, checked against the broker's epoch.
         let epoch = feed.epoch();
-        let local = feed.local_topic().subscribe(Some(&id_text));
+        let local = feed.local_topic().subscribe(Some(id));
         if let crate::hub::Resume::Exact { replayed } = local.resume() {
             match self.inner.broker.read_after(feed.topic(), id, 0).await {
                 Ok(gap) if gap.epoch != epoch => {
@@ -374,7 +374,7 @@ impl<B: Broker> Node<B> {
         }
         // Register for live events first (the lost subscriber also says
         // `history-lost` with the right id if the read finds nothing)...
-        let lost = feed.local_topic().subscribe(Some(&id_text));
+        let lost = feed.local_topic().subscribe(Some(id));
         let live = feed.local_topic().subscribe(None);
         // ...then read the gap: it reaches at least every event the live subscriber
         // will not get, and live events it already holds are skipped by id.
@@ -393,7 +393,7 @@ impl<B: Broker> Node<B> {
                 let last = entries.last().map_or(id_text, |(id, _)| id.to_string());
                 let events = entries
                     .into_iter()
-                    .map(|(id, event)| event.id(id))
+                    .map(|(id, event)| event.id(id).encode())
                     .collect();
                 let resume = NodeResume::Broker { replayed };
                 let covered = Some((last, B::follows as fn(&str, &str) -> bool));

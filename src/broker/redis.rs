@@ -274,7 +274,7 @@ impl RedisBroker {
         let shared = Arc::new(Shared {
             client,
             config,
-            retention: Mutex::new((crate::HubConfig::DEFAULT_HISTORY, None)),
+            retention: Mutex::new((crate::hub::Config::DEFAULT_HISTORY, None)),
             command: tokio::sync::Mutex::new(None),
             publish_script: Script::new(PUBLISH),
             swap_epoch_script: Script::new(SWAP_EPOCH),

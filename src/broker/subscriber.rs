@@ -2,7 +2,6 @@
 //! local topic's live events, merged by id.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -10,7 +9,7 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 
 use crate::body::SseBody;
-use crate::event::Event;
+use crate::encoded::EncodedEvent;
 use crate::hub::Subscriber;
 
 use super::node::Lease;
@@ -46,7 +45,7 @@ pub(super) type Covered = (String, fn(&str, &str) -> bool);
 /// body.
 #[must_use = "a NodeSubscriber receives nothing unless it is polled, e.g. as a body"]
 pub struct NodeSubscriber {
-    gap: VecDeque<Event>,
+    gap: VecDeque<EncodedEvent>,
     /// The last id the gap covers (the gap's last, or the client's own): live events
     /// up to it are duplicates, skipped until the first one after it.
     covered: Option<Covered>,
@@ -57,7 +56,7 @@ pub struct NodeSubscriber {
 
 impl NodeSubscriber {
     pub(super) fn new(
-        gap: Vec<Event>,
+        gap: Vec<EncodedEvent>,
         covered: Option<Covered>,
         live: Subscriber,
         resume: NodeResume,
@@ -84,12 +83,12 @@ impl NodeSubscriber {
 }
 
 impl Stream for NodeSubscriber {
-    type Item = Result<Event, Infallible>;
+    type Item = EncodedEvent;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         if let Some(event) = this.gap.pop_front() {
-            return Poll::Ready(Some(Ok(event)));
+            return Poll::Ready(Some(event));
         }
         loop {
             let item = match Pin::new(&mut this.live).poll_next(cx) {
@@ -97,13 +96,7 @@ impl Stream for NodeSubscriber {
                 other => return other,
             };
             if let Some((last, follows)) = &this.covered {
-                let duplicate = match &item {
-                    Ok(event) => {
-                        let encoded = event.clone().encode();
-                        wire::id_of(encoded.as_bytes()).is_some_and(|id| !follows(id, last))
-                    }
-                    Err(never) => match *never {},
-                };
+                let duplicate = wire::id_of(item.as_bytes()).is_some_and(|id| !follows(id, last));
                 if duplicate {
                     continue; // the client had it, or it came from the gap
                 }

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use ssewire::broker::{Node, NodeConfig, NodeSubscriber, RedisBroker, RedisConfig};
-use ssewire::{EventId, HubConfig};
+use ssewire::hub::Config as HubConfig;
+use ssewire::EventId;
 
 /// Whether `redis-server` can run here. Missing: the test fails under CI (`CI=true`),
 /// and is skipped (with a message) elsewhere.
@@ -272,8 +273,7 @@ pub async fn next(subscriber: &mut NodeSubscriber, within: Duration) -> Option<R
     let item = tokio::time::timeout(within, subscriber.next())
         .await
         .expect("an event in time")?;
-    let Ok(event) = item;
-    Some(parse(event.encode().as_bytes()))
+    Some(parse(item.as_bytes()))
 }
 
 /// Reads until `count` events (or the end of the stream).
