@@ -213,6 +213,9 @@ mod actix;
 #[cfg(feature = "axum")]
 mod axum;
 mod body;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod broker;
 mod data_writer;
 mod decode;
 mod encoded;
