@@ -103,7 +103,10 @@
 //!   in `axum` and `actix`;
 //! - `decode` (lines → fields → [`MessageEvent`]s, and [`DecodeStream`]);
 //! - [`hub`] (config, history ring, resume planning, topic, subscriber, stats), with
-//!   `sync` (the one poison-tolerant lock and waker list).
+//!   `sync` (the one poison-tolerant lock and waker list);
+//! - `broker` (feature `redis`): a node that feeds its local hub from a broker, the
+//!   small `Broker` trait, and its Redis Streams implementation. The hub knows nothing
+//!   of it.
 //!
 //! # The wire format, and what this crate guarantees
 //!
@@ -196,6 +199,7 @@
 //! | `axum` | `IntoResponse` for [`SseBody`], the `LastEventId` extractor (through `axum-core`; implies `http-body`) |
 //! | `actix` | `Responder` for [`SseBody`], the `LastEventId` extractor (actix-web 4, no default features) |
 //! | `broadcast` | the [`hub`] module: fan-out with replay (std only) |
+//! | `redis` | `broker`: hubs on several nodes share topics through Redis Streams, with `Last-Event-ID` resumption on any node (redis-rs; implies `broadcast` and `tokio`) |
 //! | `memchr` | SIMD search of long data lines (encoder and decoder) |
 //! | `simdutf8` | SIMD UTF-8 validation in the decoder |
 //!
