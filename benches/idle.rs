@@ -1,0 +1,421 @@
+//! What an idle SSE connection costs the server: CPU and memory of N open connections
+//! on which nothing is published, only keep-alives (issue 11, item 2).
+//!
+//! ```text
+//! cargo bench -p ssewire-benches --bench idle                       # smoke: 2,000 connections
+//! IDLE_CONNECTIONS=10000 IDLE_WINDOW_S=20 IDLE_ROUNDS=2 \
+//!     cargo bench -p ssewire-benches --bench idle                   # the README's numbers
+//! ```
+//!
+//! One run of this program measures every contender, interleaved (round 1: A, B, C;
+//! round 2: A, B, C...). For each contender, the program (the client) starts itself
+//! again as a server process (`IDLE_ROLE=server`), so that the server's CPU time is
+//! its own: the same hyper 1 HTTP/1.1 server and tokio multi-thread runtime for all,
+//! only the response body differs:
+//!
+//! - `ssewire hub`: `SseBody::new(topic.subscribe(None)).with_keep_alive(ka.clone())`,
+//!   every connection subscribed to one `hub::Topic` on which nothing is published;
+//! - `ssewire SseBody`: `SseBody::new(stream::pending::<Event>()).with_keep_alive(..)`;
+//! - `axum Sse`: `Sse::new(stream::pending()).keep_alive(KeepAlive::new().interval(..))`
+//!   (axum 0.8), `into_response()`.
+//!
+//! All keep-alives use the same interval (`IDLE_INTERVAL_MS`, default 1,000). The client
+//! (this process, one current-thread tokio runtime) opens `IDLE_CONNECTIONS` (default
+//! 2,000) connections on 127.0.0.1, sends `GET /`, and counts the keep-alives each one
+//! receives (one `:` per keep-alive after the response head: both libraries send a
+//! comment line, and chunk-size lines hold none). Once every connection has received two
+//! keep-alives and a further `IDLE_SETTLE_S` (default 2) seconds have passed, it reads the
+//! server's user+system CPU time (`/proc/<pid>/stat`, clock ticks of 10 ms) and the
+//! keep-alive counts, waits `IDLE_WINDOW_S` (default 5) seconds and reads them again.
+//! RSS per connection = (server's VmRSS at the end of the window − its VmRSS before the
+//! first connection) / N: the connection's hyper state, its task, the body, and their
+//! share of the timer and allocator; the kernel's socket buffers are not in it.
+//!
+//! Outputs are checked: every connection must have received keep-alives at about one
+//! per interval during the window (at least half the expected number, and a mean of
+//! 0.8 to 1.25 per interval); a contender that fails is marked `FAIL` and the program
+//! exits non-zero. `IDLE_ROUNDS` (default 1) repeats the whole set; `IDLE_ONLY=axum`
+//! (a substring of the contender's name) runs only matching contenders.
+
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The library's API, in one place (the only lines that differ from a copy of this
+/// bench built against an older ssewire).
+mod api {
+    use std::time::Duration;
+
+    use futures_util::stream;
+    use ssewire::hub::{Config, Topic};
+    use ssewire::{Event, KeepAlive, SseBody};
+
+    pub fn keep_alive(interval: Duration) -> KeepAlive {
+        KeepAlive::tokio().with_interval(interval)
+    }
+
+    pub fn topic() -> Topic {
+        Topic::new(Config::default())
+    }
+
+    pub fn hub_body(topic: &Topic, ka: &KeepAlive) -> SseBody<ssewire::hub::Subscriber> {
+        SseBody::new(topic.subscribe(None)).with_keep_alive(ka.clone())
+    }
+
+    pub fn plain_body(ka: &KeepAlive) -> SseBody<stream::Pending<Event>> {
+        SseBody::new(stream::pending::<Event>()).with_keep_alive(ka.clone())
+    }
+}
+
+const CONTENDERS: [&str; 3] = ["ssewire hub", "ssewire SseBody", "axum Sse"];
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
+        Err(_) => default,
+    }
+}
+
+fn raise_nofile(need: u64) {
+    match rlimit::increase_nofile_limit(need) {
+        Ok(got) if got >= need => {}
+        Ok(got) => eprintln!("warning: open-files limit is {got}, {need} wanted"),
+        Err(e) => eprintln!("warning: cannot raise the open-files limit: {e}"),
+    }
+}
+
+fn main() {
+    if std::env::var("IDLE_ROLE").as_deref() == Ok("server") {
+        server();
+    } else {
+        client();
+    }
+}
+
+// ---- server --------------------------------------------------------------------------
+
+fn server() {
+    let contender = std::env::var("IDLE_CONTENDER").expect("IDLE_CONTENDER");
+    let interval = Duration::from_millis(env_u64("IDLE_INTERVAL_MS", 1000));
+    let n = env_u64("IDLE_CONNECTIONS", 2000);
+    raise_nofile(n + 1000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        println!("{}", listener.local_addr().expect("addr").port());
+        match contender.as_str() {
+            "ssewire hub" => {
+                let ka = api::keep_alive(interval);
+                let topic = api::topic();
+                serve(listener, move || api::hub_body(&topic, &ka)).await
+            }
+            "ssewire SseBody" => {
+                let ka = api::keep_alive(interval);
+                serve(listener, move || api::plain_body(&ka)).await
+            }
+            "axum Sse" => {
+                use axum::response::sse::{Event, KeepAlive, Sse};
+                use axum::response::IntoResponse;
+                serve(listener, move || {
+                    let stream = futures_util::stream::pending::<Result<Event, Infallible>>();
+                    Sse::new(stream)
+                        .keep_alive(KeepAlive::new().interval(interval))
+                        .into_response()
+                        .into_body()
+                })
+                .await
+            }
+            other => panic!("unknown contender {other:?}"),
+        }
+    });
+}
+
+/// Serves every connection with HTTP/1.1, answering any request with `make()`'s body.
+async fn serve<B, F>(listener: TcpListener, make: F)
+where
+    F: Fn() -> B + Clone + Send + Sync + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let make = make.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |_request| {
+                let body = make();
+                async move {
+                    let mut response = hyper::Response::new(body);
+                    response.headers_mut().insert(
+                        hyper::header::CONTENT_TYPE,
+                        hyper::header::HeaderValue::from_static("text/event-stream"),
+                    );
+                    Ok::<_, Infallible>(response)
+                }
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(io, service)
+                .await;
+        });
+    }
+}
+
+// ---- client --------------------------------------------------------------------------
+
+/// CPU time (user + system) of a process, from `/proc/<pid>/stat`.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read stat");
+    // Fields after the command name (which may hold spaces): state is the 3rd field of
+    // the line, utime the 14th and stime the 15th.
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    // USER_HZ is 100 on Linux for every architecture this runs on.
+    Duration::from_millis(ticks * 10)
+}
+
+/// Resident set size of a process in bytes, from `/proc/<pid>/status`.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .expect("VmRSS");
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS value");
+    kib * 1024
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(contender: &str) -> (Server, SocketAddr) {
+    let mut child = Command::new(std::env::current_exe().expect("current exe"))
+        .env("IDLE_ROLE", "server")
+        .env("IDLE_CONTENDER", contender)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read port");
+    let port: u16 = line.trim().parse().expect("port");
+    (Server(child), SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// Reads one connection forever, counting the `:` after the response head.
+async fn read_connection(mut stream: TcpStream, count: Arc<AtomicU64>) {
+    let mut buf = vec![0u8; 4096];
+    let mut head = Vec::new();
+    let mut in_body = false;
+    loop {
+        let n = match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let mut bytes = &buf[..n];
+        if !in_body {
+            head.extend_from_slice(bytes);
+            let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else {
+                continue;
+            };
+            assert!(head.starts_with(b"HTTP/1.1 200"), "unexpected response");
+            in_body = true;
+            let body_start = end + 4 - (head.len() - n);
+            bytes = &buf[body_start..n];
+            head = Vec::new();
+        }
+        let colons = bytes.iter().filter(|&&b| b == b':').count() as u64;
+        count.fetch_add(colons, Ordering::Relaxed);
+    }
+}
+
+struct Measured {
+    contender: &'static str,
+    cpu_fraction: f64,
+    cpu_us_per_conn_s: f64,
+    rss_per_conn: f64,
+    ka_min: u64,
+    ka_max: u64,
+    ka_mean_per_interval: f64,
+    ok: bool,
+}
+
+async fn measure(
+    contender: &'static str,
+    n: usize,
+    interval: Duration,
+    settle: Duration,
+    window: Duration,
+) -> Measured {
+    let (server, addr) = start_server(contender);
+    let pid = server.0.id();
+    // Let the server's runtime start its threads before taking its base RSS.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let rss_before = rss(pid);
+
+    let counts: Vec<Arc<AtomicU64>> = (0..n).map(|_| Arc::new(AtomicU64::new(0))).collect();
+    let mut tasks = Vec::with_capacity(n);
+    for count in &counts {
+        let mut stream = loop {
+            match TcpStream::connect(addr).await {
+                Ok(s) => break s,
+                Err(e) => {
+                    eprintln!("connect: {e}; retrying");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n")
+            .await
+            .expect("send request");
+        tasks.push(tokio::spawn(read_connection(stream, count.clone())));
+    }
+
+    // Settle: every connection has its response and two keep-alives.
+    let deadline = Instant::now() + interval * 10 + Duration::from_secs(n as u64 / 500);
+    while counts.iter().any(|c| c.load(Ordering::Relaxed) < 2) {
+        assert!(
+            Instant::now() < deadline,
+            "{contender}: connections did not settle"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(settle).await;
+
+    let before: Vec<u64> = counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+    let cpu0 = cpu_time(pid);
+    let t0 = Instant::now();
+    tokio::time::sleep(window).await;
+    let cpu1 = cpu_time(pid);
+    let elapsed = t0.elapsed();
+    let after: Vec<u64> = counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+    let rss_after = rss(pid);
+
+    for task in &tasks {
+        task.abort();
+    }
+    drop(server);
+
+    let deltas: Vec<u64> = before.iter().zip(&after).map(|(b, a)| a - b).collect();
+    let expected = elapsed.as_secs_f64() / interval.as_secs_f64();
+    let ka_min = *deltas.iter().min().unwrap_or(&0);
+    let ka_max = *deltas.iter().max().unwrap_or(&0);
+    let mean = deltas.iter().sum::<u64>() as f64 / n as f64;
+    let ka_mean_per_interval = mean / expected;
+    let ok = ka_min as f64 >= expected / 2.0 && (0.8..=1.25).contains(&ka_mean_per_interval);
+    let cpu = (cpu1 - cpu0).as_secs_f64();
+    Measured {
+        contender,
+        cpu_fraction: cpu / elapsed.as_secs_f64(),
+        cpu_us_per_conn_s: cpu * 1e6 / elapsed.as_secs_f64() / n as f64,
+        rss_per_conn: rss_after.saturating_sub(rss_before) as f64 / n as f64,
+        ka_min,
+        ka_max,
+        ka_mean_per_interval,
+        ok,
+    }
+}
+
+fn client() {
+    let n = env_u64("IDLE_CONNECTIONS", 2000) as usize;
+    let interval = Duration::from_millis(env_u64("IDLE_INTERVAL_MS", 1000));
+    let window = Duration::from_secs(env_u64("IDLE_WINDOW_S", 5));
+    let settle = Duration::from_secs(env_u64("IDLE_SETTLE_S", 2));
+    let rounds = env_u64("IDLE_ROUNDS", 1);
+    let only = std::env::var("IDLE_ONLY").unwrap_or_default();
+    raise_nofile(n as u64 + 1000);
+
+    println!(
+        "idle connections: {n} per contender, keep-alive every {interval:?}, CPU over {window:?} \
+         after settling, {rounds} round(s), contenders interleaved; server in its own process"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut results = Vec::new();
+    for round in 1..=rounds {
+        for contender in CONTENDERS.iter().filter(|c| c.contains(only.as_str())) {
+            let m = rt.block_on(measure(contender, n, interval, settle, window));
+            println!(
+                "  round {round}: {contender:<16} {:>6.1} % of a core, {:>6.2} µs/conn/s, {:>6.0} B/conn, \
+                 keep-alives per connection {}..{} (mean {:.2} per interval) {}",
+                m.cpu_fraction * 100.0,
+                m.cpu_us_per_conn_s,
+                m.rss_per_conn,
+                m.ka_min,
+                m.ka_max,
+                m.ka_mean_per_interval,
+                if m.ok { "ok" } else { "FAIL" }
+            );
+            results.push(m);
+        }
+    }
+
+    println!();
+    println!("| server | % of a core | CPU µs per connection per second | RSS per connection | keep-alives per connection per interval | outputs |");
+    println!("|---|---:|---:|---:|---:|---|");
+    let mut all_ok = true;
+    for contender in CONTENDERS {
+        let rows: Vec<&Measured> = results
+            .iter()
+            .filter(|m| m.contender == contender)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let range = |f: &dyn Fn(&Measured) -> f64, digits: usize| {
+            let lo = rows.iter().map(|m| f(m)).fold(f64::INFINITY, f64::min);
+            let hi = rows.iter().map(|m| f(m)).fold(f64::NEG_INFINITY, f64::max);
+            if rows.len() == 1 || format!("{lo:.digits$}") == format!("{hi:.digits$}") {
+                format!("{lo:.digits$}")
+            } else {
+                format!("{lo:.digits$}–{hi:.digits$}")
+            }
+        };
+        let ok = rows.iter().all(|m| m.ok);
+        all_ok &= ok;
+        println!(
+            "| {contender} | {} % | {} | {} B | {} | {} ({} runs) |",
+            range(&|m| m.cpu_fraction * 100.0, 1),
+            range(&|m| m.cpu_us_per_conn_s, 2),
+            range(&|m| m.rss_per_conn, 0),
+            range(&|m| m.ka_mean_per_interval, 2),
+            if ok { "ok" } else { "FAIL" },
+            rows.len(),
+        );
+    }
+    if !all_ok {
+        eprintln!("some connections did not receive a keep-alive per interval");
+        std::process::exit(1);
+    }
+}
