@@ -160,6 +160,9 @@
 #[cfg(feature = "axum")]
 mod axum_response;
 mod body;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod client;
 mod data_writer;
 mod decode;
 mod decode_stream;
