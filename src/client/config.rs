@@ -238,7 +238,6 @@ impl Config {
     /// There is never a total request timeout.
     ///
     /// ```
-    /// # use std::time::Duration;
     /// let config = ssewire::client::Config::new().with_idle_timeout(None);
     /// assert_eq!(config.idle_timeout(), None);
     /// ```

@@ -54,6 +54,7 @@ impl fmt::Display for RetryCause {
 ///
 /// ```
 /// use ssewire::client::ResponseError;
+/// # #[allow(dead_code)]
 /// # fn check(error: &ResponseError) {
 /// eprintln!("{} {:?}: {}", error.status(), error.headers().get("content-type"),
 ///     String::from_utf8_lossy(error.body()));
@@ -71,6 +72,7 @@ impl ResponseError {
     /// The URI that answered (after redirects).
     ///
     /// ```
+    /// # #[allow(dead_code)]
     /// # fn check(error: &ssewire::client::ResponseError) { let _ = error.uri().path(); }
     /// ```
     pub fn uri(&self) -> &Uri {
@@ -80,6 +82,7 @@ impl ResponseError {
     /// The response status.
     ///
     /// ```
+    /// # #[allow(dead_code)]
     /// # fn check(error: &ssewire::client::ResponseError) { let _ = error.status().as_u16(); }
     /// ```
     pub fn status(&self) -> StatusCode {
@@ -89,6 +92,7 @@ impl ResponseError {
     /// The response headers.
     ///
     /// ```
+    /// # #[allow(dead_code)]
     /// # fn check(error: &ssewire::client::ResponseError) { let _ = error.headers().len(); }
     /// ```
     pub fn headers(&self) -> &HeaderMap {
@@ -98,6 +102,7 @@ impl ResponseError {
     /// The response's content type, if any.
     ///
     /// ```
+    /// # #[allow(dead_code)]
     /// # fn check(error: &ssewire::client::ResponseError) { let _ = error.content_type(); }
     /// ```
     pub fn content_type(&self) -> Option<&HeaderValue> {
@@ -108,6 +113,7 @@ impl ResponseError {
     /// bytes.
     ///
     /// ```
+    /// # #[allow(dead_code)]
     /// # fn check(error: &ssewire::client::ResponseError) { let _ = error.body().len(); }
     /// ```
     pub fn body(&self) -> &Bytes {
@@ -180,6 +186,7 @@ impl Error {
     /// The unexpected response, when that is why the stream stopped.
     ///
     /// ```
+    /// # #[allow(dead_code)]
     /// # fn check(error: &ssewire::client::Error) {
     /// if let Some(response) = error.response() {
     ///     eprintln!("status {}", response.status());

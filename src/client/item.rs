@@ -11,6 +11,7 @@ use crate::{DecodeError, MessageEvent};
 ///
 /// ```
 /// use ssewire::client::Item;
+/// # #[allow(dead_code)]
 /// # fn handle(item: Item) {
 /// match item {
 ///     Item::Event(event) => println!("{}: {}", event.event_type(), event.data()),
