@@ -38,6 +38,15 @@ pub enum Item {
 }
 
 /// A connection that opened: status 200 with `text/event-stream`.
+///
+/// ```
+/// # #[allow(dead_code)]
+/// fn log(open: &ssewire::client::Open) {
+///     if !open.last_event_id.is_empty() {
+///         eprintln!("resumed {} after id {}", open.uri, open.last_event_id);
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Open {
@@ -52,6 +61,13 @@ pub struct Open {
 }
 
 /// The client is about to wait, then reconnect.
+///
+/// ```
+/// # #[allow(dead_code)]
+/// fn log(retry: &ssewire::client::Retrying) {
+///     eprintln!("{} (failure {} in a row); reconnecting in {:?}", retry.cause, retry.failures, retry.delay);
+/// }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Retrying {

@@ -8,12 +8,33 @@ use bytes::Bytes;
 use futures_core::Stream;
 
 /// Any error a [`Transport`] reports (connection refused, reset, TLS, ...).
+///
+/// ```
+/// let error: ssewire::client::BoxError = "connection refused".into();
+/// assert_eq!(error.to_string(), "connection refused");
+/// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A response body as a stream of chunks, as returned inside a [`ResponseFuture`].
+///
+/// ```
+/// use bytes::Bytes;
+/// let chunks: Vec<Result<Bytes, ssewire::client::BoxError>> = vec![Ok(Bytes::from("data: x\n\n"))];
+/// let body: ssewire::client::BodyStream = Box::pin(futures_util::stream::iter(chunks));
+/// # let _ = body;
+/// ```
 pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send + 'static>>;
 
 /// The future a [`Transport`] returns: the response head with its body still to read.
+///
+/// ```
+/// use ssewire::client::{BodyStream, ResponseFuture};
+/// let empty: BodyStream = Box::pin(futures_util::stream::empty());
+/// let future: ResponseFuture = Box::pin(async move {
+///     Ok(http::Response::builder().status(204).body(empty).unwrap())
+/// });
+/// # let _ = future;
+/// ```
 pub type ResponseFuture =
     Pin<Box<dyn Future<Output = Result<http::Response<BodyStream>, BoxError>> + Send + 'static>>;
 
