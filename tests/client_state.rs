@@ -381,7 +381,8 @@ async fn keep_alive_comments_hold_the_idle_timeout_off() {
     let config = exact().with_idle_timeout(Some(Duration::from_secs(10)));
     let mut source = fake.source(URL).with_config(config);
     let sender = tokio::spawn(async move {
-        for _ in 0..10 {
+        // 70 minutes of keep-alives: an idle timeout, never a total timeout.
+        for _ in 0..600 {
             tokio::time::sleep(Duration::from_secs(7)).await;
             tx.send(":\n".into()).unwrap();
         }
@@ -390,7 +391,8 @@ async fn keep_alive_comments_hold_the_idle_timeout_off() {
     });
     let items = run(&mut source, 2).await;
     assert_eq!(items, ["open ", "event message  done"]);
-    assert_eq!(source.stats().bytes, 10 * 2 + 12);
+    assert_eq!(source.stats().bytes, 600 * 2 + 12);
+    assert_eq!(source.stats().connects, 1);
     sender.abort();
 }
 
@@ -462,6 +464,23 @@ async fn each_connect_is_an_open_item_and_state_is_observable() {
     assert_eq!(source.ready_state(), Closed);
     let stats = source.stats();
     assert_eq!((stats.connects, stats.events, stats.bytes), (2, 2, 18));
+}
+
+#[tokio::test(start_paused = true)]
+async fn hub_notices_like_lagged_and_history_lost_are_events_like_any_other() {
+    let fake = Fake::new([stream(&[
+        "event: lagged\ndata: {\"missed\":3}\n\n",
+        "event: history-lost\nid: 9\ndata: \n\n",
+    ])]);
+    let mut source = fake.source(URL).with_config(exact());
+    assert_eq!(
+        run(&mut source, 3).await,
+        [
+            "open ",
+            "event lagged  {\"missed\":3}",
+            "event history-lost 9 "
+        ]
+    );
 }
 
 #[tokio::test(start_paused = true)]
