@@ -44,8 +44,8 @@ pub type ResponseFuture =
 /// timeouts, reconnects. A transport must therefore **not** follow redirects itself,
 /// must not put a total timeout on the request (a stream lasts for hours) and must
 /// not decompress or buffer the body. The crate ships
-/// [`HyperTransport`](super::HyperTransport) (feature `client-hyper`) and
-/// [`ReqwestTransport`](super::ReqwestTransport) (feature `client-reqwest`); tests use
+/// `HyperTransport` (feature `client-hyper`) and `ReqwestTransport` (feature
+/// `client-reqwest`); tests use
 /// a scripted fake like this one:
 ///
 /// ```
