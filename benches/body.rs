@@ -13,7 +13,7 @@
 //! context entered (tokio current-thread runtime, time enabled), so keep-alive timers
 //! are real tokio timers; none fires during a run (15 s intervals).
 //!
-//! - ssewire: `SseBody::new(stream)` (`.keep_alive(ka.clone())` with one
+//! - ssewire: `SseBody::new(stream)` (`.with_keep_alive(ka.clone())` with one
 //!   `KeepAlive::tokio()` made up front), drained through `http_body::Body::poll_frame`
 //!   as hyper does. It coalesces events that are ready together into chunks of up
 //!   to 64 KiB, which is its default; the row "one event per chunk" sets
@@ -162,10 +162,10 @@ impl Lib {
             Lib::Ssewire | Lib::SsewireKeepAlive | Lib::SsewireOnePerChunk => {
                 let mut body = ssewire::SseBody::new(Gen::new(count, move |n| make::ssewire(w, n)));
                 if self == Lib::SsewireKeepAlive {
-                    body = body.keep_alive(ka.clone());
+                    body = body.with_keep_alive(ka.clone());
                 }
                 if self == Lib::SsewireOnePerChunk {
-                    body = body.max_chunk_size(1);
+                    body = body.with_max_chunk_size(1);
                 }
                 drain_http(body, keep)
             }
@@ -441,7 +441,7 @@ fn memory_summary() -> String {
     let ka = ssewire::KeepAlive::tokio();
     let pending_ssewire = || futures_util::stream::pending::<ssewire::Event>();
     let ours = idle_heap(
-        || ssewire::SseBody::new(pending_ssewire()).keep_alive(ka.clone()),
+        || ssewire::SseBody::new(pending_ssewire()).with_keep_alive(ka.clone()),
         |b, cx| {
             use http_body::Body;
             Pin::new(b).poll_frame(cx).is_ready()

@@ -1,4 +1,4 @@
-//! Fan-out: one publisher, many SSE clients. `ssewire::Topic` (encode once, every
+//! Fan-out: one publisher, many SSE clients. `ssewire::hub::Topic` (encode once, every
 //! client gets the same bytes) against the pattern axum users write today: a
 //! `tokio::sync::broadcast` channel of messages, and every client turning each message
 //! into its own `axum::response::sse::Event` (one encode per client per event).
@@ -36,7 +36,8 @@ use axum::response::sse::{Event as AxumEvent, Sse};
 use axum::response::IntoResponse;
 use http_body::Body as _;
 use http_body_util::BodyExt;
-use ssewire::{Event, EventType, HubConfig, Topic};
+use ssewire::hub::{Config, Topic};
+use ssewire::{Event, EventType};
 use tokio::sync::{broadcast, Notify};
 
 // ---- counting allocator (counts only inside `measure_heap`) -------------------------
@@ -168,7 +169,7 @@ fn ssewire_client(topic: &Topic) -> Body {
 
 fn topic() -> Topic {
     Topic::new(
-        HubConfig::new()
+        Config::new()
             .with_first_id(1)
             .with_history(1024)
             .with_max_lag(1024),
@@ -303,7 +304,7 @@ fn idle_memory(
                     topic
                         .subscribe(None)
                         .into_body()
-                        .keep_alive(shared_keep_alive.clone()),
+                        .with_keep_alive(shared_keep_alive.clone()),
                 ),
                 (false, false) => axum_client(tx.subscribe()),
                 (false, true) => axum_client_keep_alive(tx.subscribe()),
@@ -392,8 +393,8 @@ fn main() {
     println!(
         "\n(ssewire: `SseBody<Subscriber>` is {} B, `Subscriber` {} B; the rest is the box and\n\
          the topic's list of waiting subscribers)",
-        std::mem::size_of::<ssewire::SseBody<ssewire::Subscriber>>(),
-        std::mem::size_of::<ssewire::Subscriber>()
+        std::mem::size_of::<ssewire::SseBody<ssewire::hub::Subscriber>>(),
+        std::mem::size_of::<ssewire::hub::Subscriber>()
     );
     drop(rt);
 }

@@ -18,7 +18,9 @@
 //! Each library gets the same inputs: the data as a `&str` prepared once, the event
 //! type `tick`, and a `u64` counter for the id (`common::make` builds the events).
 //! Each takes them through its cheapest public path to wire bytes:
-//! - ssewire: `Event::new().event(TICK).id(n).data(s).encode().into_bytes()`.
+//! - ssewire: `Event::new().event(TICK).id(n).data(s).encode().into_bytes()`, and
+//!   the same with the header set after the data (`.data(s).event(TICK).id(n)`),
+//!   which must cost the same.
 //! - axum: `Event::default().event("tick").id(id_str).data(s)` (the id formatted on
 //!   the stack: axum takes `AsRef<str>`), through `Sse::new(stream).into_response()`
 //!   and the response body's `poll_frame` (axum's `finalize` is private).
@@ -89,6 +91,36 @@ impl Contender for Ssewire {
     fn next_bytes(&mut self) -> Option<Bytes> {
         self.n += 1;
         Some(make::ssewire(self.w, self.n).encode().into_bytes())
+    }
+}
+
+/// ssewire with the header fields set after the data (`.data(s).event(TICK).id(n)`):
+/// the same bytes, and since the encoder writes the header into room kept in front of
+/// the data whatever the order, the same cost (issue 9: order must not matter).
+const HEADER_LAST_TICK: ssewire::EventType = ssewire::EventType::from_static("tick");
+
+struct SsewireHeaderLast {
+    w: &'static Workload,
+    n: u64,
+}
+
+impl Contender for SsewireHeaderLast {
+    const NAME: &'static str = "ssewire, header last";
+    const IS_PEER: bool = false;
+    fn new(w: &'static Workload) -> Self {
+        SsewireHeaderLast { w, n: 0 }
+    }
+    #[inline(always)]
+    fn next_bytes(&mut self) -> Option<Bytes> {
+        use ssewire::Event;
+        self.n += 1;
+        let data = black_box(self.w.data);
+        let event = if self.w.typed {
+            Event::new().data(data).event(HEADER_LAST_TICK).id(self.n)
+        } else {
+            Event::new().data(data)
+        };
+        Some(event.encode().into_bytes())
     }
 }
 
@@ -228,19 +260,19 @@ impl Contender for Floor {
 
 // One divan iteration is one event; sample_count x sample_size is the workload size.
 
-#[divan::bench(types = [Ssewire, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 100_000)]
+#[divan::bench(types = [Ssewire, SsewireHeaderLast, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 100_000)]
 fn w1_tick_id_64b<C: Contender>(bencher: Bencher) {
     let mut c = C::new(common::w1());
     bencher.bench_local(|| c.one());
 }
 
-#[divan::bench(types = [Ssewire, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 10_000)]
+#[divan::bench(types = [Ssewire, SsewireHeaderLast, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 10_000)]
 fn w2_16_lines_x_64b<C: Contender>(bencher: Bencher) {
     let mut c = C::new(common::w2());
     bencher.bench_local(|| c.one());
 }
 
-#[divan::bench(types = [Ssewire, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 200)]
+#[divan::bench(types = [Ssewire, SsewireHeaderLast, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 200)]
 fn w3_one_64kib_line<C: Contender>(bencher: Bencher) {
     let mut c = C::new(common::w3());
     bencher.bench_local(|| c.one());
@@ -297,6 +329,7 @@ fn measure(w: &'static Workload, rounds: usize) -> Vec<Row> {
     let mut s2 = sample::<Warp>(w);
     let mut s3 = sample::<ActixWebLab>(w);
     let mut s4 = sample::<Floor>(w);
+    let mut s5 = sample::<SsewireHeaderLast>(w);
     // One unmeasured sample each to warm caches and the allocator.
     for s in [
         &mut s0 as &mut dyn FnMut(),
@@ -304,13 +337,14 @@ fn measure(w: &'static Workload, rounds: usize) -> Vec<Row> {
         &mut s2,
         &mut s3,
         &mut s4,
+        &mut s5,
     ] {
         s();
     }
     let t = common::interleaved(
         rounds,
         w.events / 10,
-        &mut [&mut s0, &mut s1, &mut s2, &mut s3, &mut s4],
+        &mut [&mut s0, &mut s1, &mut s2, &mut s3, &mut s4, &mut s5],
     );
     let a = [
         allocs::<Ssewire>(w),
@@ -318,6 +352,7 @@ fn measure(w: &'static Workload, rounds: usize) -> Vec<Row> {
         allocs::<Warp>(w),
         allocs::<ActixWebLab>(w),
         allocs::<Floor>(w),
+        allocs::<SsewireHeaderLast>(w),
     ];
     let names = [
         (Ssewire::NAME, Ssewire::IS_PEER),
@@ -325,6 +360,7 @@ fn measure(w: &'static Workload, rounds: usize) -> Vec<Row> {
         (Warp::NAME, Warp::IS_PEER),
         (ActixWebLab::NAME, ActixWebLab::IS_PEER),
         (Floor::NAME, Floor::IS_PEER),
+        (SsewireHeaderLast::NAME, SsewireHeaderLast::IS_PEER),
     ];
     names
         .iter()
@@ -454,6 +490,7 @@ fn only(spec: &str) {
     let first_word = |name: &str| name.split(' ').next().unwrap_or("").to_owned();
     match lib {
         l if l == first_word(Ssewire::NAME) => go::<Ssewire>(w, events),
+        "ssewire-header-last" => go::<SsewireHeaderLast>(w, events),
         l if l == first_word(Axum::NAME) => go::<Axum>(w, events),
         l if l == first_word(Warp::NAME) => go::<Warp>(w, events),
         l if l == first_word(ActixWebLab::NAME) => go::<ActixWebLab>(w, events),
@@ -468,6 +505,7 @@ fn main() {
         return;
     }
     check::<Ssewire>();
+    check::<SsewireHeaderLast>();
     check::<Axum>();
     check::<Warp>();
     check::<ActixWebLab>();

@@ -1,46 +1,40 @@
-//! An SSE endpoint in axum: the handler returns the body.
+//! An SSE endpoint in axum: the handler takes the `LastEventId` extractor and returns
+//! the body (features `axum`, `tokio`). The README's axum recipe is the part between
+//! the `README` markers, word for word (tests/http_recipes.rs checks it).
 //!
 //! ```sh
 //! cargo run --example axum
 //! curl -N http://127.0.0.1:3002/events
+//! curl -N -H 'Last-Event-ID: 41' http://127.0.0.1:3002/events   # resumes at 42
 //! ```
 
+// README recipe: begin
 use std::time::Duration;
 
-use axum::{extract::State, http::HeaderMap, routing::get, Router};
+use axum::{extract::State, routing::get, Router};
 use futures_util::{Stream, StreamExt};
-use ssewire::{Event, EventType, KeepAlive, SseBody};
+use ssewire::{Event, EventType, KeepAlive, LastEventId, SseBody};
 
-const STATS: EventType = EventType::from_static("stats");
-
-#[derive(serde::Serialize)]
-struct Stats {
-    uptime_secs: u64,
-    connections: u32,
-}
+const TICK: EventType = EventType::from_static("tick"); // checked at compile time
 
 async fn events(
     State(keep_alive): State<KeepAlive>,
-    headers: HeaderMap,
-) -> SseBody<impl Stream<Item = Result<Event, serde_json::Error>>> {
-    let resume_from = ssewire::last_event_id(&headers)
-        .ok()
-        .flatten()
-        .and_then(|id| id.parse::<u64>().ok())
+    // `None` on a first connection. A malformed header never gets here: the
+    // extractor answers 400 with a text body naming the problem.
+    LastEventId(last): LastEventId,
+) -> SseBody<impl Stream<Item = Event>> {
+    let start = last
+        .and_then(|id| id.to_string().parse::<u64>().ok())
         .map_or(0, |n| n + 1);
-    let stats = futures_util::stream::unfold(resume_from, |n| async move {
+    let ticks = futures_util::stream::iter(start..).then(|n| async move {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        Some((n, n + 1))
-    })
-    .map(|n| {
-        Event::new().event(STATS).id(n).json_data(&Stats {
-            uptime_secs: n,
-            connections: 1,
-        })
+        Event::new().event(TICK).id(n).data(format!("tick {n}"))
     });
-    SseBody::new(stats)
-        .keep_alive(keep_alive)
-        .open_with(Event::new().retry(Duration::from_secs(2)))
+    // Status 200 and the headers of `ssewire::SSE_HEADERS`: `Content-Type:
+    // text/event-stream`, `Cache-Control: no-cache`, `X-Accel-Buffering: no`.
+    SseBody::new(ticks)
+        .with_keep_alive(keep_alive)
+        .with_open_event(Event::new().retry(Duration::from_secs(2)))
 }
 
 #[tokio::main]
@@ -54,3 +48,4 @@ async fn main() -> std::io::Result<()> {
         .with_state(KeepAlive::tokio());
     axum::serve(listener, app).await
 }
+// README recipe: end

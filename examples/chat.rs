@@ -12,8 +12,11 @@
 //!   browser reconnects by itself (after the 1.5 s `retry` the server sets), sends the
 //!   id of the last message it got as `Last-Event-ID`, and receives exactly the
 //!   messages it missed: post a few while the others are reconnecting.
-//! - **Restart the server** (Ctrl-C, run again): browsers reconnect with an id the new
-//!   server never issued, get a `history-lost` event, and reload the room.
+//! - **Restart the server** (Ctrl-C or SIGTERM, run again): the server closes the hub,
+//!   so every open stream receives a `shutdown` event and ends, and the server exits
+//!   at once (graceful shutdown does not wait for event streams forever). Browsers
+//!   reconnect with an id the new server never issued, get a `history-lost` event,
+//!   and reload the room.
 //! - The footer shows the hub's counters (`/stats`).
 //!
 //! Each message is encoded once and the same bytes go to every browser; a browser
@@ -23,12 +26,16 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use ssewire::{Event, Hub, HubConfig, KeepAlive};
+use ssewire::hub::{Config, Hub};
+use ssewire::{Event, EventType, KeepAlive, LastEventId};
 use tokio::sync::watch;
+
+/// The farewell every open stream receives when the server stops.
+const SHUTDOWN: EventType = EventType::from_static("shutdown");
 
 /// How many recent messages a new visitor sees.
 const BACKLOG: usize = 50;
@@ -63,10 +70,11 @@ async fn main() {
         }
     };
     let app = App {
-        hub: Hub::new(HubConfig::new().with_history(1000)),
+        hub: Hub::new(Config::new().with_history(1000)),
         keep_alive: KeepAlive::tokio(),
         kick: watch::channel(0).0,
     };
+    let hub = app.hub.clone();
     let router = Router::new()
         .route("/", get(page))
         .route("/events", get(events))
@@ -78,23 +86,54 @@ async fn main() {
         .local_addr()
         .expect("a bound listener has an address");
     println!("ssewire chat: open http://{addr}/ in several browsers (Ctrl-C stops the server)");
-    if let Err(e) = axum::serve(listener, router).await {
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal(hub))
+        .await;
+    if let Err(e) = served {
         eprintln!("server error: {e}");
         std::process::exit(1);
     }
+    println!("stopped");
+}
+
+/// Waits for Ctrl-C or SIGTERM (what `docker stop` and systemd send), then closes
+/// the hub: every open event stream gets the farewell and ends, so the graceful
+/// shutdown that follows has no response left to wait for.
+async fn shutdown_signal(hub: Hub) {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    println!("stopping: closing every event stream");
+    // Browsers come back after `retry`, once the server is up again.
+    let farewell = Event::new()
+        .event(SHUTDOWN)
+        .retry(Duration::from_secs(3))
+        .data("the server is restarting");
+    hub.close(Some(farewell));
 }
 
 /// The event stream: every browser subscribes to the one "room" topic.
-async fn events(State(app): State<App>, headers: HeaderMap) -> Response {
-    // A browser sends Last-Event-ID only when it reconnects.
-    let last_id = match ssewire::last_event_id(&headers) {
-        Ok(id) => id,
-        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
-    };
+/// A browser sends Last-Event-ID only when it reconnects; a malformed one is a 400.
+async fn events(State(app): State<App>, LastEventId(last_id): LastEventId) -> Response {
     let subscriber = app
         .hub
         .topic("room")
-        .subscribe_with_backlog(last_id.as_deref(), BACKLOG);
+        .subscribe_with_backlog(last_id.as_ref(), BACKLOG);
     if let Some(id) = &last_id {
         println!("reconnect after id {id}: {:?}", subscriber.resume());
     }
@@ -102,9 +141,9 @@ async fn events(State(app): State<App>, headers: HeaderMap) -> Response {
     subscriber
         .into_body()
         // Reconnect quickly after a drop (browsers wait 3 to 5 s by default).
-        .open_with(Event::new().retry(Duration::from_millis(1500)))
-        .keep_alive(app.keep_alive.clone())
-        .shutdown_on(async move {
+        .with_open_event(Event::new().retry(Duration::from_millis(1500)))
+        .with_keep_alive(app.keep_alive.clone())
+        .with_shutdown_signal(async move {
             let _ = kicked.changed().await;
         })
         .into_response()
@@ -226,6 +265,9 @@ source.onmessage = (e) => {
   lastId = e.lastEventId;
   line("msg", [["id", "#" + e.lastEventId], ["name", m.name + ":"], ["text", m.text]]);
 };
+source.addEventListener("shutdown", (e) => {
+  line("notice", [["", e.data]]);
+});
 source.addEventListener("history-lost", (e) => {
   // The server cannot give us what we missed (it restarted, or we were away too
   // long): start over with the recent messages that follow.

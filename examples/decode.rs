@@ -84,7 +84,7 @@ fn run(mut decoder: Decoder) -> io::Result<bool> {
                         event_type: event.event_type(),
                         data: event.data(),
                         id: event.last_event_id(),
-                        retry: decoder.retry().map(|d| d.as_millis()),
+                        retry: decoder.reconnection_time().map(|d| d.as_millis()),
                     };
                     serde_json::to_writer(&mut out, &line)?;
                     out.write_all(b"\n")?;

@@ -1,8 +1,9 @@
 //! ssewire's showcase: a page that shows server-sent events as they arrive.
 //!
 //! ```text
-//! cargo run --example demo               # then open http://127.0.0.1:3000/
-//! PORT=8080 cargo run --example demo     # another port
+//! cargo run --example demo                  # then open http://127.0.0.1:3000/
+//! PORT=8080 cargo run --example demo        # another port
+//! KEEP_ALIVE_MS=500 cargo run --example demo  # keep-alive every 0.5 s (default 15 s)
 //! ```
 //!
 //! The page (plain HTML and JavaScript, served from this file) opens an `EventSource`
@@ -16,6 +17,12 @@
 //! Stop the server (Ctrl-C) and start it again: the browser reconnects after the
 //! `retry` the server sent (one second), sends `Last-Event-ID` with the last counter
 //! it saw, and the counter carries on from there with no gap and no repeat.
+//!
+//! While a stream is idle the server sends a keep-alive comment every `KEEP_ALIVE_MS`
+//! milliseconds (default 15 000), so that a proxy in front of it (nginx closes a
+//! stream after `proxy_read_timeout`, 60 s by default) does not close it. The demo's
+//! own events come every second, so the keep-alive shows only once they stop: try
+//! it behind a proxy with a short read timeout and a shorter `KEEP_ALIVE_MS`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -25,13 +32,30 @@ use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
 use futures_util::stream::{self, Stream, StreamExt};
-use ssewire::{Event, EventType, SseBody};
+use ssewire::{Event, EventType, KeepAlive, SseBody};
 
 const CLOCK: EventType = EventType::from_static("clock");
 const COUNTER: EventType = EventType::from_static("counter");
 
 /// How long a browser waits before it reconnects (its default is about 3 s).
 const RETRY: Duration = Duration::from_secs(1);
+
+/// The keep-alive interval when `KEEP_ALIVE_MS` is not set.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The keep-alive interval: `KEEP_ALIVE_MS` (milliseconds, at least 1), else
+/// [`DEFAULT_KEEP_ALIVE`].
+pub fn keep_alive_from_env() -> Result<Duration, String> {
+    match std::env::var("KEEP_ALIVE_MS") {
+        Err(_) => Ok(DEFAULT_KEEP_ALIVE),
+        Ok(text) => match text.trim().parse::<u64>() {
+            Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+            _ => Err(format!(
+                "KEEP_ALIVE_MS must be a number of milliseconds (1 or more), not {text:?}"
+            )),
+        },
+    }
+}
 
 #[tokio::main]
 async fn main() {
@@ -45,6 +69,13 @@ async fn main() {
             }
         },
     };
+    let keep_alive = match keep_alive_from_env() {
+        Ok(interval) => interval,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -55,31 +86,46 @@ async fn main() {
     let addr = listener
         .local_addr()
         .expect("a bound listener has an address");
-    println!("ssewire demo: open http://{addr}/ in a browser (Ctrl-C stops the server)");
-    if let Err(e) = axum::serve(listener, app()).await {
+    println!(
+        "ssewire demo: open http://{addr}/ in a browser (Ctrl-C stops the server); \
+         keep-alive every {} ms",
+        keep_alive.as_millis()
+    );
+    if let Err(e) = axum::serve(listener, app_with_keep_alive(keep_alive)).await {
         eprintln!("server error: {e}");
         std::process::exit(1);
     }
 }
 
-/// The page at `/` and its event stream at `/events`.
+/// The page at `/` and its event stream at `/events`, with the default keep-alive.
 pub fn app() -> Router {
+    app_with_keep_alive(DEFAULT_KEEP_ALIVE)
+}
+
+/// The page at `/` and its event stream at `/events`, whose idle streams send a
+/// keep-alive comment every `interval`.
+pub fn app_with_keep_alive(interval: Duration) -> Router {
+    // One `KeepAlive` for the app, cloned into each body (the clones share a timer).
+    let keep_alive = KeepAlive::tokio().with_interval(interval);
     Router::new()
         .route("/", get(|| async { Html(PAGE) }))
-        .route("/events", get(events))
+        .route(
+            "/events",
+            get(move |headers: HeaderMap| events(headers, keep_alive.clone())),
+        )
 }
 
 /// The event stream. A reconnecting browser sends the id of the last counter it saw
 /// in `Last-Event-ID` (raw UTF-8, which `ssewire::last_event_id` decodes); anything
 /// that is not one of our counters starts over at 1.
-async fn events(headers: HeaderMap) -> Response<Body> {
+async fn events(headers: HeaderMap, keep_alive: KeepAlive) -> Response<Body> {
     let last_seen = ssewire::last_event_id(&headers)
         .ok()
         .flatten()
-        .and_then(|id| id.parse::<u64>().ok());
+        .and_then(|id| id.to_string().parse::<u64>().ok());
     // `SseBody` is a stream of `Bytes` chunks, which axum's `Body` takes as is;
     // `sse_response` adds the status and headers (and never `Connection`).
-    let body = SseBody::from_events(events_after(last_seen));
+    let body = SseBody::new(events_after(last_seen)).with_keep_alive(keep_alive);
     ssewire::sse_response(Body::from_stream(body))
 }
 

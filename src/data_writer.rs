@@ -45,22 +45,18 @@ impl Event {
     }
 }
 
-impl DataWriter<'_> {
-    /// Writes text into the data.
-    ///
-    /// ```
-    /// let mut event = ssewire::Event::new();
-    /// event.data_writer().write_str("a\nb");
-    /// assert_eq!(event.encode().as_ref(), b"data: a\ndata: b\n\n");
-    /// ```
-    pub fn write_str(&mut self, text: &str) {
-        self.event.write_open_data(text.as_bytes());
-    }
-}
-
+/// Never fails.
+///
+/// ```
+/// use std::fmt::Write;
+/// let mut event = ssewire::Event::new();
+/// event.data_writer().write_str("a\nb")?;
+/// assert_eq!(event.encode().as_ref(), b"data: a\ndata: b\n\n");
+/// # Ok::<(), std::fmt::Error>(())
+/// ```
 impl fmt::Write for DataWriter<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        DataWriter::write_str(self, s);
+        self.event.write_open_data(s.as_bytes());
         Ok(())
     }
 }

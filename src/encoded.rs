@@ -7,10 +7,11 @@ use bytes::Bytes;
 /// One event already in wire format: cheap to clone and to send to many connections.
 ///
 /// Made only by [`Event::encode`](crate::Event::encode), so it always holds exactly one
-/// complete, valid event ending with its blank line. Cloning shares the bytes (a
-/// reference count, no copy; the first clone allocates that count). Put it back among events with
-/// `Event::from(encoded)`, or send [`EncodedEvent::into_bytes`] anywhere that takes
-/// `Bytes`.
+/// complete, valid event (ending with its blank line, or with its last line for an
+/// event of only comments and `retry`). Cloning shares the bytes (a reference count,
+/// no copy; the first clone allocates that count). A stream fed to
+/// [`SseBody`](crate::SseBody) may yield it next to [`Event`](crate::Event)s; or send
+/// [`EncodedEvent::into_bytes`] anywhere that takes `Bytes`.
 ///
 /// ```
 /// use ssewire::{EncodedEvent, Event};
@@ -18,8 +19,7 @@ use bytes::Bytes;
 /// let encoded: EncodedEvent = Event::with_data("for everyone").encode();
 /// let for_client_a = encoded.clone(); // same bytes, no copy
 /// assert_eq!(for_client_a.as_bytes(), encoded.as_bytes());
-/// let back: Event = encoded.into();
-/// assert_eq!(back.encode().as_ref(), b"data: for everyone\n\n");
+/// assert_eq!(encoded.as_ref(), b"data: for everyone\n\n");
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 #[must_use = "an EncodedEvent does nothing until it is sent"]
@@ -56,7 +56,7 @@ impl EncodedEvent {
     /// ```
     /// assert_eq!(ssewire::Event::with_data("x").encode().len(), 9);
     /// ```
-    #[allow(clippy::len_without_is_empty)] // never empty: it ends with a blank line
+    #[allow(clippy::len_without_is_empty)] // never empty: it ends with a line end
     pub fn len(&self) -> usize {
         self.0.len()
     }

@@ -17,13 +17,10 @@ pub enum Field {
     Id,
     /// The event data (`data:`).
     Data,
-    /// A comment line (`:`).
-    Comment,
 }
 
 impl Field {
-    /// The field's name as it appears on the wire (`"event"`, `"id"`, `"data"`),
-    /// or `"comment"`.
+    /// The field's name as it appears on the wire (`"event"`, `"id"`, `"data"`).
     ///
     /// ```
     /// assert_eq!(ssewire::Field::Id.as_str(), "id");
@@ -33,7 +30,6 @@ impl Field {
             Field::Event => "event",
             Field::Id => "id",
             Field::Data => "data",
-            Field::Comment => "comment",
         }
     }
 }
@@ -147,7 +143,9 @@ impl EventError {
     }
 }
 
-struct CharName(char);
+/// Prints a character for an error message: control characters by name, others
+/// quoted, each with its code point (`line feed (U+000A)`, `'x' (U+0078)`).
+pub(crate) struct CharName(pub(crate) char);
 
 impl fmt::Display for CharName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -157,5 +155,19 @@ impl fmt::Display for CharName {
             '\0' => f.write_str("NUL (U+0000)"),
             c => write!(f, "{c:?} (U+{:04X})", u32::from(c)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn character_names() {
+        assert_eq!(CharName('\n').to_string(), "line feed (U+000A)");
+        assert_eq!(CharName('\r').to_string(), "carriage return (U+000D)");
+        assert_eq!(CharName('\0').to_string(), "NUL (U+0000)");
+        assert_eq!(CharName('x').to_string(), "'x' (U+0078)");
+        assert_eq!(CharName('\u{7f}').to_string(), "'\\u{7f}' (U+007F)");
     }
 }

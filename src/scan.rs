@@ -173,9 +173,19 @@ pub(crate) fn split_line(s: &[u8]) -> (&[u8], Option<&[u8]>) {
     }
 }
 
-/// Position of the first byte of `s` that is CR, LF, or (when `nul` is set) NUL.
-pub(crate) fn find_forbidden(s: &[u8], nul: bool) -> Option<usize> {
-    s.iter().position(|&b| is_break(b) || (nul && b == 0))
+/// Position of the first byte of `s` that is CR, LF, or (when `nul` is set) NUL: the
+/// bytes an event type (CR, LF) or an id (CR, LF, NUL) cannot hold. A `const fn`, so
+/// that `from_static` constructors check literals at compile time with it too.
+pub(crate) const fn find_forbidden(s: &[u8], nul: bool) -> Option<usize> {
+    let mut i = 0;
+    while i < s.len() {
+        let b = s[i];
+        if b == b'\n' || b == b'\r' || (nul && b == 0) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -287,5 +297,24 @@ mod tests {
         assert_eq!(find_forbidden(b"ab\0c", true), Some(2));
         assert_eq!(find_forbidden(b"ab\0c", false), None);
         assert_eq!(find_forbidden(b"ab\rc", false), Some(2));
+    }
+
+    /// Compiled only without feature `memchr`: the portable block scan of long inputs
+    /// (the path `memchr2` replaces from 256 bytes on). CI reaches it with
+    /// `cargo test -p ssewire --no-default-features --lib`.
+    #[cfg(not(feature = "memchr"))]
+    #[test]
+    fn long_inputs_without_memchr_use_the_portable_scan() {
+        for len in [256, 1000, 64 * 1024] {
+            let mut line = vec![b'a'; len];
+            assert!(!has_line_break(&line), "len {len}");
+            for at in [0, 63, 64, len / 2, len - 1] {
+                for brk in [b'\n', b'\r'] {
+                    line[at] = brk;
+                    assert!(has_line_break(&line), "len {len}, break at {at}");
+                    line[at] = b'a';
+                }
+            }
+        }
     }
 }

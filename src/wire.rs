@@ -5,6 +5,12 @@ use bytes::BytesMut;
 /// Somewhere encoded bytes go: a growable buffer, or a slice of exactly the right size.
 pub(crate) trait Sink {
     fn put(&mut self, bytes: &[u8]);
+
+    /// Writes `n` in decimal.
+    #[inline]
+    fn put_u64(&mut self, n: u64) {
+        self.put(Decimal::new(n).as_bytes());
+    }
 }
 
 impl Sink for BytesMut {
@@ -18,6 +24,13 @@ impl Sink for Vec<u8> {
     #[inline]
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
+    }
+
+    #[inline]
+    fn put_u64(&mut self, n: u64) {
+        let len = u64_len(n);
+        self.reserve(len);
+        push_decimal(self, n, len);
     }
 }
 
@@ -49,6 +62,27 @@ impl Sink for SliceSink<'_> {
             self.pos = end;
         }
     }
+
+    /// Numbers of up to 8 digits go in with one 8-byte store when the slice has room
+    /// for it (the bytes past the digits are written over by what follows).
+    #[inline]
+    fn put_u64(&mut self, n: u64) {
+        let len = u64_len(n);
+        if n < 100_000_000 {
+            let digits = (eight_digits(n as u32) >> ((8 - len) * 8)).to_le_bytes();
+            if let Some(dst) = self.buf.get_mut(self.pos..self.pos + 8) {
+                dst.copy_from_slice(&digits);
+            } else {
+                // Too close to the end for the whole word (the last field of a
+                // header): copy just the digits.
+                self.put(&digits[..len]);
+                return;
+            }
+            self.pos += len;
+            return;
+        }
+        self.put(Decimal::new(n).as_bytes());
+    }
 }
 
 /// Number of decimal digits of `n`.
@@ -65,16 +99,17 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
 
-/// A `u64` in decimal, formatted on the stack.
+/// A `u64` (or `i64`) in decimal, formatted on the stack.
 pub(crate) struct Decimal {
-    digits: [u8; 20],
+    /// 20 digits at most, plus room for a minus sign.
+    digits: [u8; 21],
     start: usize,
 }
 
 impl Decimal {
     #[inline]
     pub(crate) fn new(mut n: u64) -> Self {
-        let mut digits = [0u8; 20];
+        let mut digits = [0u8; 21];
         let mut i = digits.len();
         while n >= 100 {
             let pair = (n % 100) as usize * 2;
@@ -91,6 +126,18 @@ impl Decimal {
             digits[i] = b'0' + n as u8;
         }
         Decimal { digits, start: i }
+    }
+
+    /// `n` in decimal, with a leading `-` when negative.
+    #[inline]
+    pub(crate) fn signed(n: i64) -> Self {
+        let mut d = Decimal::new(n.unsigned_abs());
+        if n < 0 {
+            // At most 20 digits were written, so there is room for the sign.
+            d.start -= 1;
+            d.digits[d.start] = b'-';
+        }
+        d
     }
 
     #[inline]
@@ -136,34 +183,6 @@ fn eight_digits(n: u32) -> u64 {
     v | 0x3030_3030_3030_3030
 }
 
-#[inline]
-pub(crate) fn write_u64<S: Sink>(sink: &mut S, n: u64) {
-    sink.put(Decimal::new(n).as_bytes());
-}
-
-#[inline]
-pub(crate) fn write_i64<S: Sink>(sink: &mut S, n: i64) {
-    if n < 0 {
-        sink.put(b"-");
-    }
-    write_u64(sink, n.unsigned_abs());
-}
-
-/// Decimal digits of a `u128` (retry times are whole milliseconds of a `Duration`).
-pub(crate) fn u128_len(n: u128) -> usize {
-    match u64::try_from(n) {
-        Ok(small) => u64_len(small),
-        Err(_) => n.to_string().len(),
-    }
-}
-
-pub(crate) fn write_u128<S: Sink>(sink: &mut S, n: u128) {
-    match u64::try_from(n) {
-        Ok(small) => write_u64(sink, small),
-        Err(_) => sink.put(n.to_string().as_bytes()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +209,10 @@ mod tests {
         check(u64::MAX);
     }
 
+    fn write_u64<S: Sink>(sink: &mut S, n: u64) {
+        sink.put_u64(n);
+    }
+
     #[test]
     fn decimal_formatting_matches_std() {
         for n in [0u64, 1, 9, 10, 99, 100, 12345, u64::MAX, u64::MAX / 7] {
@@ -212,15 +235,20 @@ mod tests {
             assert_eq!(&v[1..], n.to_string().as_bytes());
         }
         for n in [0i64, -1, i64::MIN, i64::MAX, -12345] {
-            let mut b = BytesMut::new();
-            write_i64(&mut b, n);
-            assert_eq!(&b[..], n.to_string().as_bytes());
+            assert_eq!(Decimal::signed(n).as_bytes(), n.to_string().as_bytes());
         }
-        for n in [0u128, u128::from(u64::MAX) + 1, u128::MAX] {
-            let mut b = BytesMut::new();
-            write_u128(&mut b, n);
-            assert_eq!(&b[..], n.to_string().as_bytes());
-            assert_eq!(u128_len(n), n.to_string().len());
+        for n in (0..20_000u64).chain([u64::MAX, 99_999_999, 100_000_000]) {
+            // A slice with room for the 8-byte store, and one without.
+            let len = u64_len(n);
+            for room in [len, len + 8] {
+                let mut buf = vec![b'#'; room];
+                let mut s = SliceSink::new(&mut buf);
+                s.put_u64(n);
+                assert_eq!(&buf[..len], n.to_string().as_bytes());
+            }
+            let mut v = Vec::new();
+            v.put_u64(n);
+            assert_eq!(v, n.to_string().as_bytes());
         }
     }
 

@@ -48,7 +48,7 @@ async fn hyper_server(keep_alive: Option<KeepAlive>) -> (String, Events) {
                         .expect("one connection per test");
                     let mut body = SseBody::new(receiver_stream(rx));
                     if let Some(k) = keep_alive.clone() {
-                        body = body.keep_alive(k);
+                        body = body.with_keep_alive(k);
                     }
                     async move { Ok::<_, Infallible>(ssewire::sse_response(body)) }
                 });
@@ -75,7 +75,7 @@ async fn axum_server() -> (String, Events) {
                 .unwrap()
                 .pop()
                 .expect("one connection per test");
-            async move { SseBody::from_events(receiver_stream(rx)) }
+            async move { SseBody::new(receiver_stream(rx)) }
         }),
     );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -115,9 +115,16 @@ async fn get(url: &str, version: Version) -> Response<Incoming> {
     }
 }
 
-/// Reads body frames until one complete event (ending in a blank line) is buffered.
+/// Reads body frames until one complete event (ending in a blank line), or a lone
+/// comment line (a keep-alive), is buffered.
 async fn next_event(body: &mut Incoming, pending: &mut BytesMut) -> String {
     loop {
+        if pending.starts_with(b":") {
+            if let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                let line = pending.split_to(end + 1);
+                return String::from_utf8(line.to_vec()).unwrap();
+            }
+        }
         if let Some(end) = pending.windows(2).position(|w| w == b"\n\n") {
             let event = pending.split_to(end + 2);
             return String::from_utf8(event.to_vec()).unwrap();
@@ -194,21 +201,114 @@ async fn axum_delivers_each_event_as_it_is_produced() {
 #[tokio::test]
 async fn keep_alive_reaches_the_client_between_events() {
     let keep_alive = KeepAlive::tokio()
-        .interval(Duration::from_millis(200))
-        .comment("ka");
+        .with_interval(Duration::from_millis(200))
+        .with_comment("ka");
     let (url, tx) = hyper_server(Some(keep_alive)).await;
     let res = get(&url, Version::Http1).await;
     let mut body = res.into_body();
     let mut pending = BytesMut::new();
     tx.send(Event::with_data("first")).unwrap();
     assert_eq!(next_event(&mut body, &mut pending).await, "data: first\n\n");
-    // Idle: keep-alive comments arrive, each whole.
-    assert_eq!(next_event(&mut body, &mut pending).await, ": ka\n\n");
-    assert_eq!(next_event(&mut body, &mut pending).await, ": ka\n\n");
+    // Idle: keep-alive comment lines arrive, each whole.
+    assert_eq!(next_event(&mut body, &mut pending).await, ": ka\n");
+    assert_eq!(next_event(&mut body, &mut pending).await, ": ka\n");
     tx.send(Event::with_data("second")).unwrap();
     let mut next = next_event(&mut body, &mut pending).await;
-    while next == ": ka\n\n" {
+    while next == ": ka\n" {
         next = next_event(&mut body, &mut pending).await;
     }
     assert_eq!(next, "data: second\n\n");
+}
+
+/// Serves `body` once on a hyper HTTP/1.1 server; returns the URL.
+async fn serve_once<B>(body: B) -> String
+where
+    B: hyper::body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = Arc::new(Mutex::new(Some(body)));
+    tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let service = hyper::service::service_fn(move |_req: Request<Incoming>| {
+            let body = body.lock().unwrap().take().expect("one request");
+            async move { Ok::<_, Infallible>(ssewire::sse_response(body)) }
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(socket), service)
+            .await;
+    });
+    format!("http://{addr}/events")
+}
+
+/// Reads the whole body; `Err` if the transfer failed (the server aborted it).
+async fn read_all(res: Response<Incoming>) -> Result<String, hyper::Error> {
+    let bytes = timeout(WAIT, res.into_body().collect())
+        .await
+        .expect("the body never ended")?
+        .to_bytes();
+    Ok(String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+/// Issue 12.7: by default, a stream error keeps the events before it: they reach a
+/// real client over a real socket, then the response ends cleanly.
+#[tokio::test]
+async fn by_default_the_events_before_a_stream_error_reach_the_client() {
+    let events = stream::iter([
+        Ok(Event::with_data("1")),
+        Ok(Event::with_data("2")),
+        Err(std::io::Error::other("database gone")),
+    ]);
+    let url = serve_once(SseBody::new(events)).await;
+    let res = get(&url, Version::Http1).await;
+    assert_sse_headers(&res);
+    let text = read_all(res).await.expect("the response was aborted");
+    assert_eq!(text, "data: 1\n\ndata: 2\n\n");
+}
+
+/// With the error handler, the last event reaches the client too.
+#[tokio::test]
+async fn the_error_handlers_event_reaches_the_client() {
+    let events = stream::iter([
+        Ok(Event::with_data("1")),
+        Err(std::io::Error::other("database gone")),
+    ]);
+    let body = SseBody::new(events).with_error_handler(|e| {
+        Event::new()
+            .event(EventType::from_static("error"))
+            .data(e.to_string())
+    });
+    let url = serve_once(body).await;
+    let text = read_all(get(&url, Version::Http1).await).await.unwrap();
+    assert_eq!(text, "data: 1\n\nevent: error\ndata: database gone\n\n");
+}
+
+/// `with_abort_on_error` restores the transport error: the client sees a failed
+/// transfer, and here not even the event before the error (hyper aborted the
+/// connection before writing it). This was the default before, and is why it changed.
+#[tokio::test]
+async fn with_abort_on_error_the_client_sees_a_failed_transfer() {
+    let events = stream::iter([
+        Ok(Event::with_data("1")),
+        Err(std::io::Error::other("database gone")),
+    ]);
+    let url = serve_once(SseBody::new(events).with_abort_on_error()).await;
+    let uri: http::Uri = url.parse().unwrap();
+    let stream = TcpStream::connect(uri.authority().unwrap().as_str())
+        .await
+        .unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = Request::get(uri.clone())
+        .header("host", uri.authority().unwrap().as_str())
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let failed = match send.send_request(req).await {
+        Err(_) => true, // no response at all
+        Ok(res) => read_all(res).await.is_err(),
+    };
+    assert!(failed, "the transfer should have failed");
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{stream, Stream, StreamExt};
-use ssewire::{EncodedEvent, Event, EventType, SseBody};
+use ssewire::{EncodedEvent, Event, EventType, OutgoingEvent, SseBody};
 use tokio::sync::mpsc;
 
 fn data(text: &str) -> Event {
@@ -52,8 +52,8 @@ async fn ready_events_are_coalesced_and_none_is_waited_for() {
 async fn coalescing_is_bounded_by_max_chunk_size() {
     let events = stream::iter((0..100).map(|i| data(&format!("{i:03}"))));
     // 100 events of 11 bytes: 25 chunks of four.
-    let chunks: Vec<Bytes> = SseBody::from_events(events)
-        .max_chunk_size(50)
+    let chunks: Vec<Bytes> = SseBody::new(events)
+        .with_max_chunk_size(50)
         .map(|c| c.unwrap())
         .collect()
         .await;
@@ -68,8 +68,8 @@ async fn coalescing_is_bounded_by_max_chunk_size() {
 async fn an_event_larger_than_the_bound_goes_out_whole() {
     let big = "x".repeat(1000);
     let events = stream::iter([data("a"), data(&big), data("b")]);
-    let chunks: Vec<Bytes> = SseBody::from_events(events)
-        .max_chunk_size(100)
+    let chunks: Vec<Bytes> = SseBody::new(events)
+        .with_max_chunk_size(100)
         .map(|c| c.unwrap())
         .collect()
         .await;
@@ -86,13 +86,13 @@ async fn an_event_larger_than_the_bound_goes_out_whole() {
 async fn a_large_event_after_small_ones_starts_its_own_chunk_without_a_copy() {
     let big: EncodedEvent = data(&"x".repeat(10_000)).encode();
     let events = stream::iter([
-        Event::with_data("a"),
-        Event::with_data("b"),
-        Event::from(big.clone()),
-        Event::with_data("c"),
+        OutgoingEvent::from(Event::with_data("a")),
+        Event::with_data("b").into(),
+        big.clone().into(),
+        Event::with_data("c").into(),
     ]);
-    let chunks: Vec<Bytes> = SseBody::from_events(events)
-        .max_chunk_size(1000)
+    let chunks: Vec<Bytes> = SseBody::new(events)
+        .with_max_chunk_size(1000)
         .map(|c| c.unwrap())
         .collect()
         .await;
@@ -112,17 +112,14 @@ async fn events_of_a_kibibyte_or_more_go_alone_and_small_ones_still_coalesce() {
         .map(|i| data(&format!("{i}").repeat(1100)).encode())
         .collect();
     let events = stream::iter([
-        Event::with_data("a"),
-        Event::from(big[0].clone()),
-        Event::from(big[1].clone()),
-        Event::with_data("b"),
-        Event::with_data("c"),
-        Event::from(big[2].clone()),
+        OutgoingEvent::from(Event::with_data("a")),
+        big[0].clone().into(),
+        big[1].clone().into(),
+        Event::with_data("b").into(),
+        Event::with_data("c").into(),
+        big[2].clone().into(),
     ]);
-    let chunks: Vec<Bytes> = SseBody::from_events(events)
-        .map(|c| c.unwrap())
-        .collect()
-        .await;
+    let chunks: Vec<Bytes> = SseBody::new(events).map(|c| c.unwrap()).collect().await;
     assert_eq!(chunks.len(), 5, "{chunks:?}");
     assert_eq!(chunks[0], "data: a\n\n");
     assert_eq!(chunks[3], "data: b\n\ndata: c\n\n");
@@ -155,9 +152,34 @@ async fn a_lone_encoded_event_is_sent_without_copying() {
 }
 
 #[tokio::test]
-async fn events_before_an_error_are_sent_then_the_error_ends_the_body() {
+async fn by_default_an_error_ends_the_body_cleanly_after_the_events_before_it() {
     let events = stream::iter([Ok(data("1")), Ok(data("2")), Err("boom"), Ok(data("never"))]);
     let mut body = Box::pin(SseBody::new(events));
+    assert_eq!(
+        body.next().await.unwrap().unwrap(),
+        "data: 1\n\ndata: 2\n\n"
+    );
+    assert!(body.next().await.is_none(), "a clean end, no error");
+    assert!(body.next().await.is_none(), "stays ended");
+    assert!(body.is_ended());
+}
+
+#[tokio::test]
+async fn the_error_observer_sees_the_error_and_the_body_ends_cleanly() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let events = stream::iter([Ok(data("1")), Err("boom"), Ok(data("never"))]);
+    let log = seen.clone();
+    let body = SseBody::new(events).with_error_observer(move |e| log.lock().unwrap().push(e));
+    let chunks: Vec<_> = body.collect().await;
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(chunks[0].as_ref().unwrap(), "data: 1\n\n");
+    assert_eq!(*seen.lock().unwrap(), ["boom"]);
+}
+
+#[tokio::test]
+async fn with_abort_on_error_the_events_before_an_error_are_sent_then_the_error_ends_the_body() {
+    let events = stream::iter([Ok(data("1")), Ok(data("2")), Err("boom"), Ok(data("never"))]);
+    let mut body = Box::pin(SseBody::new(events).with_abort_on_error());
     assert_eq!(
         body.next().await.unwrap().unwrap(),
         "data: 1\n\ndata: 2\n\n"
@@ -169,17 +191,24 @@ async fn events_before_an_error_are_sent_then_the_error_ends_the_body() {
 }
 
 #[tokio::test]
-async fn an_error_alone_ends_the_body_at_once() {
-    let mut body = Box::pin(SseBody::new(stream::iter([Err::<Event, _>("boom")])));
+async fn with_abort_on_error_an_error_alone_ends_the_body_at_once() {
+    let mut body =
+        Box::pin(SseBody::new(stream::iter([Err::<Event, _>("boom")])).with_abort_on_error());
     assert_eq!(body.next().await.unwrap().unwrap_err(), "boom");
     assert!(body.next().await.is_none());
 }
 
 #[tokio::test]
-async fn on_error_turns_the_error_into_a_last_event() {
+async fn by_default_an_error_alone_ends_the_body_at_once() {
+    let mut body = Box::pin(SseBody::new(stream::iter([Err::<Event, _>("boom")])));
+    assert!(body.next().await.is_none());
+}
+
+#[tokio::test]
+async fn the_error_handler_turns_the_error_into_a_last_event() {
     const ERROR: EventType = EventType::from_static("error");
     let events = stream::iter([Ok(data("1")), Err("boom"), Ok(data("never"))]);
-    let body = SseBody::new(events).on_error(|e| Event::new().event(ERROR).data(e));
+    let body = SseBody::new(events).with_error_handler(|e| Event::new().event(ERROR).data(e));
     let chunks: Vec<_> = body.collect().await;
     assert_eq!(chunks.len(), 1);
     assert_eq!(
@@ -190,7 +219,7 @@ async fn on_error_turns_the_error_into_a_last_event() {
 
 #[tokio::test]
 async fn the_end_of_the_stream_ends_the_body_and_it_stays_ended() {
-    let mut body = Box::pin(SseBody::from_events(stream::iter([data("a")])));
+    let mut body = Box::pin(SseBody::new(stream::iter([data("a")])));
     assert_eq!(body.next().await.unwrap().unwrap(), "data: a\n\n");
     assert!(body.next().await.is_none());
     assert!(body.next().await.is_none());
@@ -225,7 +254,9 @@ async fn dropping_the_body_drops_the_stream_at_once() {
     let alive = Arc::new(AtomicUsize::new(0));
     let mut bodies: Vec<_> = (0..100)
         .map(|_| {
-            Box::pin(SseBody::new(Counted::new(&alive)).keep_alive(ssewire::KeepAlive::tokio()))
+            Box::pin(
+                SseBody::new(Counted::new(&alive)).with_keep_alive(ssewire::KeepAlive::tokio()),
+            )
         })
         .collect();
     for body in &mut bodies {
@@ -239,11 +270,12 @@ async fn dropping_the_body_drops_the_stream_at_once() {
 }
 
 #[tokio::test]
-async fn open_with_goes_first_even_before_ready_events() {
-    let body = SseBody::from_events(stream::iter([data("a")]))
-        .open_with(Event::new().retry(Duration::from_millis(1500)));
+async fn the_open_event_goes_first_even_before_ready_events() {
+    let body = SseBody::new(stream::iter([data("a")]))
+        .with_open_event(Event::new().retry(Duration::from_millis(1500)));
     let chunks: Vec<_> = body.map(|c| c.unwrap()).collect().await;
-    assert_eq!(chunks, ["retry: 1500\n\n", "data: a\n\n"]);
+    // A retry-only event ends without a blank line (see the wire rules).
+    assert_eq!(chunks, ["retry: 1500\n", "data: a\n\n"]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -252,10 +284,10 @@ async fn shutdown_sends_the_farewell_and_ends_cleanly() {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut body = Box::pin(
         SseBody::new(events)
-            .shutdown_on(async move {
+            .with_shutdown_signal(async move {
                 let _ = stopped.await;
             })
-            .farewell(Event::new().event(EventType::from_static("bye")).data("")),
+            .with_farewell(Event::new().event(EventType::from_static("bye")).data("")),
     );
     tx.send(Ok(data("1"))).unwrap();
     assert_eq!(body.next().await.unwrap().unwrap(), "data: 1\n\n");
@@ -273,7 +305,7 @@ async fn shutdown_sends_the_farewell_and_ends_cleanly() {
 async fn lifetime_ends_the_body_within_the_jitter() {
     let (tx, events) = channel();
     let start = tokio::time::Instant::now();
-    let mut body = Box::pin(SseBody::new(events).max_lifetime(
+    let mut body = Box::pin(SseBody::new(events).with_max_lifetime(
         ssewire::TokioTimer,
         Duration::from_secs(60),
         Duration::from_secs(10),
@@ -293,9 +325,36 @@ async fn lifetime_ends_the_body_within_the_jitter() {
 fn the_body_is_send_when_its_stream_is() {
     fn assert_send<T: Send>(_: &T) {}
     let body = SseBody::new(stream::iter([Ok::<_, std::io::Error>(data("x"))]))
-        .keep_alive(ssewire::KeepAlive::tokio())
-        .shutdown_on(async {});
+        .with_keep_alive(ssewire::KeepAlive::tokio())
+        .with_shutdown_signal(async {});
     assert_send(&body);
-    let _: &dyn Stream<Item = Result<Bytes, Infallible>> =
-        &SseBody::from_events(stream::iter([data("x")]));
+    let _: &dyn Stream<Item = Result<Bytes, Infallible>> = &SseBody::new(stream::iter([data("x")]));
+}
+
+#[tokio::test]
+async fn an_overflowing_event_is_encoded_once_and_opens_the_next_chunk() {
+    // 11-byte events with a 30-byte bound: two per chunk; the third is held, uncopied.
+    let events = stream::iter((0..5).map(|i| data(&format!("{i:03}"))));
+    let chunks: Vec<Bytes> = SseBody::new(events)
+        .with_max_chunk_size(30)
+        .map(|c| c.unwrap())
+        .collect()
+        .await;
+    assert_eq!(
+        chunks,
+        [
+            "data: 000\n\ndata: 001\n\n",
+            "data: 002\n\ndata: 003\n\n",
+            "data: 004\n\n"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn encoded_events_from_a_result_stream_pass_through_uncopied() {
+    // The hub's subscriber shape: `Result<EncodedEvent, Infallible>`.
+    let shared: EncodedEvent = data("to everyone").encode();
+    let events = stream::iter([Ok::<_, Infallible>(shared.clone())]);
+    let chunks: Vec<Bytes> = SseBody::new(events).map(|c| c.unwrap()).collect().await;
+    assert_eq!(chunks[0].as_ptr(), shared.as_bytes().as_ptr());
 }

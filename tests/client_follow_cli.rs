@@ -1,7 +1,6 @@
 //! `examples/follow.rs`, run as a program against a small raw-HTTP server: one JSON
 //! line per event, a stderr line per reconnect, exit 0 on 204, 1 on a fatal error,
 //! 2 on bad arguments.
-#![cfg(feature = "client-hyper")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -18,7 +17,7 @@ fn follow_exe() -> &'static Path {
         let output = Command::new(cargo)
             .args(["build", "--example", "follow", "--message-format=json"])
             .arg("--manifest-path")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
             .stdin(Stdio::null())
             .stderr(Stdio::inherit())
             .output()

@@ -1,13 +1,12 @@
 //! The client against real servers nobody here wrote, written the way their tutorials
-//! write them: a Node Express server (`tests/client_node/server.mjs`, npm `express`)
+//! write them: a Node Express server (`tests/e2e/express_server.mjs`, npm `express`)
 //! and a Python sse-starlette server (`tests/python/client_server.py`, PyPI), killed
 //! and restarted mid-stream.
 //!
 //! `#[ignore]`d: run with `cargo test --test client_real -- --ignored` after
-//! `npm ci --prefix tests/client_node` and
-//! `python3 -m venv tests/python/.venv-client && tests/python/.venv-client/bin/pip install -r tests/python/requirements-client.txt`.
+//! `npm ci --prefix tests/e2e` and
+//! `python3 -m venv tests/python/.venv && tests/python/.venv/bin/pip install -r tests/python/requirements.txt`.
 //! Without them a test is skipped with a message, or fails when `CI=true`.
-#![cfg(feature = "client-hyper")]
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -29,8 +28,9 @@ struct Server {
     child: Child,
 }
 
+/// The `tests/` folder (this package's manifest directory).
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn missing(what: &str) -> Option<Server> {
@@ -49,14 +49,15 @@ impl Server {
             .unwrap()
             .port();
         match kind {
-            Kind::Express if !root().join("client_node/node_modules/express").exists() => {
-                return missing(
-                    "tests/client_node/node_modules (npm ci --prefix tests/client_node)",
-                )
+            Kind::Express if !root().join("e2e/node_modules/express").exists() => {
+                return missing("tests/e2e/node_modules/express (npm ci --prefix tests/e2e)");
             }
-            Kind::Starlette if !python().exists() => return missing(
-                "tests/python/.venv-client (pip install -r tests/python/requirements-client.txt)",
-            ),
+            Kind::Starlette if !root().join("python/.venv/bin/uvicorn").exists() => {
+                return missing(
+                    "tests/python/.venv with sse-starlette and uvicorn \
+                     (pip install -r tests/python/requirements.txt)",
+                );
+            }
             _ => {}
         }
         Some(Server::spawn(kind, port))
@@ -66,7 +67,7 @@ impl Server {
         let mut command = match kind {
             Kind::Express => {
                 let mut c = Command::new("node");
-                c.arg("server.mjs").current_dir(root().join("client_node"));
+                c.arg("express_server.mjs").current_dir(root().join("e2e"));
                 c
             }
             Kind::Starlette => {
@@ -122,7 +123,7 @@ impl Drop for Server {
 }
 
 fn python() -> PathBuf {
-    root().join("python/.venv-client/bin/python")
+    root().join("python/.venv/bin/python")
 }
 
 fn quick() -> Config {
@@ -367,7 +368,7 @@ async fn huge_line_is_bounded(kind: Kind) {
     let before = peak_rss_kib();
     let mut source = hyper(server.url("/huge"));
     let items = lines(&mut source).await;
-    let limit = ssewire::Decoder::new().max_line_size();
+    let limit = ssewire::Decoder::DEFAULT_MAX_LINE_SIZE;
     assert_eq!(
         items,
         [

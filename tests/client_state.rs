@@ -1,7 +1,6 @@
 //! The client's state machine against a scripted fake transport, on a paused tokio
 //! clock: every behaviour of the browser's EventSource processing model, plus the
 //! service extras (backoff, give-up, 5xx policy, idle timeout, limits).
-#![cfg(feature = "client")]
 
 mod client_support;
 

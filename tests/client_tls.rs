@@ -1,6 +1,5 @@
 //! The hyper transport over TLS (feature `client-hyper-rustls`), against a loopback
 //! server with a throwaway self-signed certificate.
-#![cfg(feature = "client-hyper-rustls")]
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! The decoder against the web-platform-tests `eventsource/` vectors in
-//! `../shared/conformance/wpt/`: every case, fed whole, in chunks of 1, 2, 3 and 7
+//! `tests/data/wpt/`: every case, fed whole, in chunks of 1, 2, 3 and 7
 //! bytes, split in two at every offset, and through `DecodeStream`.
 
 use std::path::{Path, PathBuf};
@@ -27,10 +27,10 @@ struct Case {
 }
 
 fn vectors_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/wpt");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/wpt");
     assert!(
         dir.join("INDEX").is_file(),
-        "conformance vectors missing: expected {} (the shared/ folder beside the checkout)",
+        "conformance vectors missing: expected {} (tests/data/wpt in the repository)",
         dir.display()
     );
     dir
@@ -77,7 +77,7 @@ fn decode_chunked<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<Seen> {
                 data: event.data().to_owned(),
                 id: event.last_event_id().to_owned(),
                 retry: decoder
-                    .retry()
+                    .reconnection_time()
                     .map(|d| u64::try_from(d.as_millis()).unwrap()),
             });
         }

@@ -99,7 +99,7 @@ fn the_reference_passes_a_few_known_cases() {
                 data: "b".into(),
                 last_event_id: "".into()
             },
-            Item::Retry(5),
+            Item::ReconnectionTime(5),
             Item::Comment("c".into()),
         ]
     );
@@ -119,7 +119,7 @@ fn a_long_line_in_small_chunks_never_grows_the_buffer() {
                 r,
                 Err(DecodeError::LineTooLong {
                     limit: 1024,
-                    position: 0,
+                    offset: 0,
                     ..
                 })
             ));

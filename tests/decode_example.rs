@@ -7,8 +7,10 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+/// The repository root (the workspace root, where `cargo build --example` finds the
+/// examples package).
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 /// Builds the example (a no-op when `cargo test` already did) and returns its path.
@@ -53,10 +55,10 @@ fn run(exe: &Path, input: &[u8], args: &[&str]) -> (Vec<Value>, String, bool) {
 
 #[test]
 fn prints_the_expected_events_for_every_vector() {
-    let dir = root().join("../shared/conformance/wpt");
+    let dir = root().join("tests/data/wpt");
     let index = std::fs::read_to_string(dir.join("INDEX")).unwrap_or_else(|e| {
         panic!(
-            "conformance vectors missing at {} (the shared/ folder beside the checkout): {e}",
+            "conformance vectors missing at {} (tests/data/wpt in the repository): {e}",
             dir.display()
         )
     });

@@ -96,7 +96,7 @@ fn build(spec: &Spec, last_id: &mut String) -> Option<(Event, Vec<Decoded>, Vec<
     assert!(
         spec.event_type
             .as_ref()
-            .map_or(true, |t| !t.contains(['\r', '\n'])),
+            .is_none_or(|t| !t.contains(['\r', '\n'])),
         "an event type with a line break was accepted"
     );
     if let Some(id) = &spec.id {
@@ -114,7 +114,9 @@ fn build(spec: &Spec, last_id: &mut String) -> Option<(Event, Vec<Decoded>, Vec<
 
     let mut items = Vec::new();
     if let Some(ms) = spec.retry {
-        items.push(Decoded::Retry(Duration::from_millis(ms)));
+        // The encoder clamps `retry` to 2^31 - 1 ms, what JavaScript timers take.
+        let ms = ms.min(2_147_483_647);
+        items.push(Decoded::ReconnectionTime(Duration::from_millis(ms)));
     }
     let mut data: Option<Vec<String>> = None;
     for part in &spec.parts {
@@ -131,7 +133,7 @@ fn build(spec: &Spec, last_id: &mut String) -> Option<(Event, Vec<Decoded>, Vec<
                 {
                     let mut writer = event.data_writer();
                     for piece in pieces {
-                        writer.write_str(piece);
+                        std::fmt::Write::write_str(&mut writer, piece).unwrap();
                     }
                 }
                 data.get_or_insert_with(Vec::new)
@@ -264,4 +266,73 @@ fn data_edge_cases_by_hand() {
         let event = decoder.next_event().unwrap().unwrap();
         assert_eq!(event.data(), *want, "data {data:?}");
     }
+}
+
+/// (type, data, last event ID) of every event `wire` dispatches.
+fn decoded_events(wire: Bytes) -> Vec<ssewire::MessageEvent> {
+    let mut decoder = Decoder::new();
+    decoder.feed(wire);
+    std::iter::from_fn(|| decoder.next_event().expect("within the default limits")).collect()
+}
+
+fn seen(events: &[ssewire::MessageEvent]) -> Vec<(String, String, String)> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                e.event_type().to_owned(),
+                e.data().to_owned(),
+                e.last_event_id().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// What a relay re-sends: `Event::from(&decoded)` for each decoded event.
+fn relayed(events: &[ssewire::MessageEvent]) -> Bytes {
+    let mut wire = BytesMut::new();
+    for event in events {
+        Event::from(event).encode_to(&mut wire);
+    }
+    wire.freeze()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_relay_re_sends_what_it_decoded(specs in proptest::collection::vec(spec(), 1..6)) {
+        let mut wire = BytesMut::new();
+        let mut last_id = String::new();
+        for spec in &specs {
+            if let Some((event, _, _)) = build(spec, &mut last_id) {
+                event.encode_to(&mut wire);
+            }
+        }
+        let first = decoded_events(wire.freeze());
+        let again = decoded_events(relayed(&first));
+        prop_assert_eq!(seen(&again), seen(&first));
+    }
+}
+
+#[test]
+fn a_relay_keeps_empty_ids_and_multi_line_data() {
+    let wire = Bytes::from_static(
+        b"id: 1\ndata: a\n\nid\ndata: b\ndata: \ndata: c\n\nevent: t\ndata\n\nid: 2\n\ndata: d\r\n\r\n",
+    );
+    let first = decoded_events(wire);
+    let expected = [
+        ("message", "a", "1"),
+        ("message", "b\n\nc", ""),
+        ("t", "", ""),
+        ("message", "d", "2"),
+    ]
+    .map(|(t, d, i)| (t.to_owned(), d.to_owned(), i.to_owned()));
+    assert_eq!(seen(&first), expected);
+    let relay_wire = relayed(&first);
+    assert_eq!(
+        &relay_wire[..],
+        b"id: 1\ndata: a\n\nid: \ndata: b\ndata: \ndata: c\n\nevent: t\nid: \ndata: \n\nid: 2\ndata: d\n\n"
+    );
+    assert_eq!(seen(&decoded_events(relay_wire)), expected);
 }

@@ -1,6 +1,6 @@
 //! `examples/encode.rs`, run as a program: its error handling, and its output read by
 //! two independent SSE parsers from npm (`eventsource-parser` and the `eventsource`
-//! client, through `tests/node/check_wire.mjs`).
+//! client, through `tests/e2e/check_wire.mjs`).
 //!
 //! The example is built once per test run with `cargo build --example encode
 //! --message-format=json` (the cargo that runs the tests, `$CARGO`), which is a no-op
@@ -8,7 +8,7 @@
 //! `CARGO_BIN_EXE_*` for binaries, not for examples.
 //!
 //! The interop test needs Node.js 20 or newer and the pinned npm packages of
-//! `tests/node/package-lock.json`; it runs `npm ci --prefix tests/node` itself when they
+//! `tests/e2e/package-lock.json`; it runs `npm ci --prefix tests/e2e` itself when they
 //! are missing. Without Node, or when the install fails, it fails (it never skips).
 
 use std::io::{Read, Write};
@@ -52,7 +52,7 @@ fn encode_exe() -> &'static Path {
         command
             .args(["build", "--example", "encode", "--message-format=json"])
             .arg("--manifest-path")
-            .arg(Path::new(MANIFEST_DIR).join("Cargo.toml"))
+            .arg(Path::new(MANIFEST_DIR).join("../Cargo.toml"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -494,8 +494,8 @@ fn assert_same_log(what: &str, got: &[Value], expected: &[Value]) {
 
 /// Fails, saying how to install them, unless Node 20+ and the pinned packages are here.
 fn require_node_and_packages() -> PathBuf {
-    let dir = Path::new(MANIFEST_DIR).join("tests/node");
-    let install = "install Node.js 20 or newer, then run `npm ci --prefix tests/node` \
+    let dir = Path::new(MANIFEST_DIR).join("e2e");
+    let install = "install Node.js 20 or newer, then run `npm ci --prefix tests/e2e` \
                    in the repository root";
     let started = {
         let _guard = SPAWN.lock().unwrap_or_else(|e| e.into_inner());
@@ -551,18 +551,18 @@ fn require_node_and_packages() -> PathBuf {
         };
         match status {
             Ok(s) if s.success() => {}
-            other => panic!("`npm ci --prefix tests/node` failed ({other:?}); {install}"),
+            other => panic!("`npm ci --prefix tests/e2e` failed ({other:?}); {install}"),
         }
     }
     for (name, pinned) in deps {
         let installed = dir.join("node_modules").join(name).join("package.json");
         let Ok(text) = std::fs::read(&installed) else {
-            panic!("npm package {name} is not installed in tests/node/node_modules; run `npm ci --prefix tests/node`");
+            panic!("npm package {name} is not installed in tests/e2e/node_modules; run `npm ci --prefix tests/e2e`");
         };
         let installed: Value = serde_json::from_slice(&text).unwrap();
         assert_eq!(
             &installed["version"], pinned,
-            "tests/node/node_modules has {name} {}, package.json pins {pinned}; run `npm ci --prefix tests/node`",
+            "tests/e2e/node_modules has {name} {}, package.json pins {pinned}; run `npm ci --prefix tests/e2e`",
             installed["version"]
         );
     }

@@ -8,10 +8,8 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use futures_util::{FutureExt, StreamExt};
-use ssewire::{
-    Event, EventId, EventType, Hub, HubConfig, IdPolicy, LagPolicy, LostReason, Resume, Subscriber,
-    Topic,
-};
+use ssewire::hub::{Config, Hub, IdPolicy, LagPolicy, LostReason, Resume, Subscriber, Topic};
+use ssewire::{EncodedEvent, Event, EventId, EventType};
 
 #[path = "common/spec_parser.rs"]
 #[allow(dead_code)]
@@ -25,8 +23,8 @@ struct Got {
     data: String,
 }
 
-fn parse(event: &Event) -> Got {
-    let bytes = event.clone().encode().into_bytes();
+fn parse(event: &EncodedEvent) -> Got {
+    let bytes = event.clone().into_bytes();
     let parsed = spec_parser::parse(&bytes);
     let mut events = parsed.events();
     assert_eq!(events.len(), 1, "one event per item: {bytes:?}");
@@ -52,7 +50,7 @@ fn drain(subscriber: &mut Subscriber) -> (Vec<Got>, bool) {
     let mut got = Vec::new();
     loop {
         match subscriber.next().now_or_never() {
-            Some(Some(Ok(event))) => got.push(parse(&event)),
+            Some(Some(event)) => got.push(parse(&event)),
             Some(None) => return (got, true),
             None => return (got, false),
         }
@@ -67,8 +65,13 @@ fn data(got: &[Got]) -> Vec<&str> {
     got.iter().map(|g| g.data.as_str()).collect()
 }
 
-fn config() -> HubConfig {
-    HubConfig::new().with_first_id(1)
+/// A `Last-Event-ID` as a client sends it.
+fn last(id: &str) -> EventId {
+    EventId::new(id).unwrap()
+}
+
+fn config() -> Config {
+    Config::new().with_first_id(1)
 }
 
 fn publish_n(topic: &Topic, range: std::ops::Range<u32>) {
@@ -89,8 +92,8 @@ fn every_subscriber_gets_the_same_bytes() {
 
     let mut pointers = Vec::new();
     for subscriber in &mut subscribers {
-        let event = subscriber.next().now_or_never().unwrap().unwrap().unwrap();
-        let bytes = event.encode().into_bytes();
+        let event = subscriber.next().now_or_never().unwrap().unwrap();
+        let bytes = event.into_bytes();
         assert_eq!(&bytes[..], b"event: note\nid: 1\ndata: shared\n\n");
         pointers.push(bytes.as_ptr());
     }
@@ -100,7 +103,7 @@ fn every_subscriber_gets_the_same_bytes() {
     );
 
     // Through the body adapter too: an event alone in its chunk is passed through.
-    let mut body = topic.subscribe(Some("0")).into_body();
+    let mut body = topic.subscribe(Some(&last("0"))).into_body();
     let chunk = body.next().now_or_never().unwrap().unwrap().unwrap();
     assert_eq!(
         chunk.as_ptr(),
@@ -111,7 +114,7 @@ fn every_subscriber_gets_the_same_bytes() {
 
 #[test]
 fn assigned_ids_are_consecutive_and_replace_the_publishers() {
-    let topic = Topic::new(HubConfig::new().with_first_id(41));
+    let topic = Topic::new(Config::new().with_first_id(41));
     let mut subscriber = topic.subscribe(None);
     assert_eq!(topic.publish(Event::with_data("a")), 41);
     assert_eq!(topic.publish(Event::new().id(7u8).data("b")), 42);
@@ -131,15 +134,17 @@ fn ids_start_from_the_clock_by_default() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_micros() as u64;
-    let topic = Topic::new(HubConfig::new());
+    let topic = Topic::new(Config::new());
     let first = topic.publish(Event::with_data("x"));
     assert!(first >= before, "{first} < {before}");
     // A restarted server's topic starts above every id the old one issued ...
     std::thread::sleep(Duration::from_millis(2));
-    let restarted = Topic::new(HubConfig::new());
+    let restarted = Topic::new(Config::new());
     restarted.publish(Event::with_data("y"));
     // ... so the old id is recognised as not resumable, never resumed wrongly.
-    let resume = restarted.subscribe(Some(&first.to_string())).resume();
+    let resume = restarted
+        .subscribe(Some(&last(&first.to_string())))
+        .resume();
     assert_eq!(
         resume,
         Resume::HistoryLost {
@@ -152,7 +157,7 @@ fn ids_start_from_the_clock_by_default() {
 fn exact_resume_replays_then_goes_live() {
     let topic = Topic::new(config());
     publish_n(&topic, 0..5); // ids 1..=5
-    let mut subscriber = topic.subscribe(Some("2"));
+    let mut subscriber = topic.subscribe(Some(&last("2")));
     assert_eq!(subscriber.resume(), Resume::Exact { replayed: 3 });
     topic.publish(Event::with_data("e5")); // id 6, published after subscribing
     let (got, _) = drain(&mut subscriber);
@@ -160,7 +165,7 @@ fn exact_resume_replays_then_goes_live() {
     assert_eq!(data(&got), ["e2", "e3", "e4", "e5"]);
 
     // Resuming from the newest id replays nothing, and is still exact.
-    let mut caught_up = topic.subscribe(Some("6"));
+    let mut caught_up = topic.subscribe(Some(&last("6")));
     assert_eq!(caught_up.resume(), Resume::Exact { replayed: 0 });
     assert!(drain(&mut caught_up).0.is_empty());
     topic.publish(Event::with_data("e6"));
@@ -170,13 +175,16 @@ fn exact_resume_replays_then_goes_live() {
 #[test]
 fn an_empty_topic_resumes_from_the_id_before_its_first() {
     // What a history-lost event on an empty topic tells the client to send back.
-    let topic = Topic::new(HubConfig::new().with_first_id(10));
+    let topic = Topic::new(Config::new().with_first_id(10));
     assert_eq!(
-        topic.subscribe(Some("9")).resume(),
+        topic.subscribe(Some(&last("9"))).resume(),
         Resume::Exact { replayed: 0 }
     );
-    assert!(topic.subscribe(Some("8")).resume().is_history_lost());
-    assert!(topic.subscribe(Some("10")).resume().is_history_lost()); // ahead
+    assert!(topic.subscribe(Some(&last("8"))).resume().is_history_lost());
+    assert!(topic
+        .subscribe(Some(&last("10")))
+        .resume()
+        .is_history_lost()); // ahead
 }
 
 #[test]
@@ -185,7 +193,7 @@ fn expired_history_is_signalled_with_the_exact_gap() {
     publish_n(&topic, 0..10); // ids 1..=10; history keeps 8, 9, 10
 
     // Saw 4: 5, 6, 7 are gone. Live start: 8, 9, 10 are skipped too.
-    let mut live = topic.subscribe(Some("4"));
+    let mut live = topic.subscribe(Some(&last("4")));
     assert_eq!(
         live.resume(),
         Resume::HistoryLost {
@@ -203,7 +211,7 @@ fn expired_history_is_signalled_with_the_exact_gap() {
     );
 
     // With an unlimited backlog only the truly lost ones are missed.
-    let mut backlog = topic.subscribe_with_backlog(Some("4"), usize::MAX);
+    let mut backlog = topic.subscribe_with_backlog(Some(&last("4")), usize::MAX);
     let (got, _) = drain(&mut backlog);
     assert_eq!(got[0].data, r#"{"reason":"expired","missed":3}"#);
     assert_eq!(
@@ -213,13 +221,43 @@ fn expired_history_is_signalled_with_the_exact_gap() {
     assert_eq!(ids(&got[1..]), ["8", "9", "10"]);
 
     // The id the history-lost event carried resumes exactly.
-    assert!(topic.subscribe(Some("7")).resume().is_exact());
+    assert!(topic.subscribe(Some(&last("7"))).resume().is_exact());
     assert_eq!(topic.stats().history_lost, 2);
+}
+
+/// Issue 11, item 6: with `IdPolicy::Assign`, only the exact text the topic wrote
+/// resumes; `+160` and `0160` used to resume as 160.
+#[test]
+fn assigned_ids_resume_only_as_written() {
+    let topic = Topic::new(Config::new().with_first_id(159));
+    publish_n(&topic, 0..3); // 159, 160, 161
+    assert_eq!(
+        topic.subscribe(Some(&last("160"))).resume(),
+        Resume::Exact { replayed: 1 }
+    );
+    assert_eq!(
+        topic.subscribe(Some(&EventId::from_u64(160))).resume(),
+        Resume::Exact { replayed: 1 }
+    );
+    for id in ["+160", "0160", "00160", "160.0", "1_60", "１６０"] {
+        let mut subscriber = topic.subscribe(Some(&last(id)));
+        assert_eq!(
+            subscriber.resume(),
+            Resume::HistoryLost {
+                reason: LostReason::Unknown
+            },
+            "id {id:?}"
+        );
+        let (got, _) = drain(&mut subscriber);
+        // Only the history-lost event, with the id to resume from next time.
+        assert_eq!(ids(&got), ["161"], "id {id:?}");
+        assert_eq!(got[0].event_type, "history-lost");
+    }
 }
 
 #[test]
 fn unknown_ids_are_signalled() {
-    let topic = Topic::new(HubConfig::new().with_first_id(100));
+    let topic = Topic::new(Config::new().with_first_id(100));
     publish_n(&topic, 0..3); // 100, 101, 102
     for id in [
         "abc",
@@ -231,7 +269,7 @@ fn unknown_ids_are_signalled() {
         " 101",
         "101\u{301}",
     ] {
-        let mut subscriber = topic.subscribe(Some(id));
+        let mut subscriber = topic.subscribe(Some(&last(id)));
         assert_eq!(
             subscriber.resume(),
             Resume::HistoryLost {
@@ -248,7 +286,7 @@ fn unknown_ids_are_signalled() {
     // No id, and an empty id, are a new client.
     assert_eq!(topic.subscribe(None).resume(), Resume::New { backlog: 0 });
     assert_eq!(
-        topic.subscribe(Some("")).resume(),
+        topic.subscribe(Some(&last(""))).resume(),
         Resume::New { backlog: 0 }
     );
 }
@@ -267,28 +305,24 @@ fn backlog_for_new_clients() {
 
 #[test]
 fn keep_policy_resumes_from_the_publishers_ids() {
-    let topic = Topic::new(
-        HubConfig::new()
-            .with_id_policy(IdPolicy::Keep)
-            .with_history(4),
-    );
+    let topic = Topic::new(Config::new().with_id_policy(IdPolicy::Keep).with_history(4));
     topic.publish(Event::new().try_id("a").unwrap().data("1"));
     topic.publish(Event::new().data("no id")); // cannot be resumed from
     topic.publish(Event::new().try_id("b").unwrap().data("2"));
     topic.publish(Event::new().try_id("é-☃").unwrap().data("3"));
 
-    let mut after_a = topic.subscribe(Some("a"));
+    let mut after_a = topic.subscribe(Some(&last("a")));
     assert_eq!(after_a.resume(), Resume::Exact { replayed: 3 });
     let (got, _) = drain(&mut after_a);
     assert_eq!(data(&got), ["no id", "2", "3"]);
     assert_eq!(ids(&got), ["", "b", "é-☃"]);
 
-    let mut after_unicode = topic.subscribe(Some("é-☃"));
+    let mut after_unicode = topic.subscribe(Some(&last("é-☃")));
     assert_eq!(after_unicode.resume(), Resume::Exact { replayed: 0 });
     topic.publish(Event::new().try_id("c").unwrap().data("4")); // pushes "a" out
     assert_eq!(data(&drain(&mut after_unicode).0), ["4"]);
 
-    let lost = topic.subscribe(Some("a"));
+    let lost = topic.subscribe(Some(&last("a")));
     assert_eq!(
         lost.resume(),
         Resume::HistoryLost {
@@ -299,9 +333,12 @@ fn keep_policy_resumes_from_the_publishers_ids() {
     // A repeated id resumes after its newest use.
     topic.publish(Event::new().try_id("b").unwrap().data("5"));
     topic.publish(Event::new().try_id("d").unwrap().data("6"));
-    assert_eq!(data(&drain(&mut topic.subscribe(Some("b"))).0), ["6"]);
+    assert_eq!(
+        data(&drain(&mut topic.subscribe(Some(&last("b")))).0),
+        ["6"]
+    );
     // The history-lost event names the newest id, so a reconnect resumes from there.
-    let (got, _) = drain(&mut topic.subscribe(Some("zzz")));
+    let (got, _) = drain(&mut topic.subscribe(Some(&last("zzz"))));
     assert_eq!(got[0].event_type, "history-lost");
     assert_eq!(got[0].id, "d");
 }
@@ -319,7 +356,7 @@ fn history_is_bounded_by_count_bytes_and_age() {
 
     let event_len = Event::new().id(10u32).data("x").encode().len(); // "id: 10\ndata: x\n\n"
     let by_bytes = Topic::new(
-        HubConfig::new()
+        Config::new()
             .with_first_id(10)
             .with_history_bytes(3 * event_len),
     );
@@ -333,14 +370,14 @@ fn history_is_bounded_by_count_bytes_and_age() {
     let tiny = Topic::new(config().with_history_bytes(1));
     tiny.publish(Event::with_data("big enough"));
     assert_eq!(tiny.stats().history_events, 1);
-    let mut late = tiny.subscribe(Some("0"));
+    let mut late = tiny.subscribe(Some(&last("0")));
     assert_eq!(data(&drain(&mut late).0), ["big enough"]);
 
     let by_age = Topic::new(config().with_history_age(Duration::from_millis(200)));
     publish_n(&by_age, 0..3);
     std::thread::sleep(Duration::from_millis(400));
     // Subscribing drops what is too old before looking the id up.
-    let resume = by_age.subscribe(Some("1")).resume();
+    let resume = by_age.subscribe(Some(&last("1"))).resume();
     assert_eq!(
         resume,
         Resume::HistoryLost {
@@ -366,7 +403,7 @@ fn lag_disconnects_and_the_client_resumes_from_history() {
     );
     assert_eq!(topic.stats().disconnected_for_lag, 1);
     // The browser reconnects with the last id it got (5) and loses nothing.
-    let mut back = topic.subscribe(Some("5"));
+    let mut back = topic.subscribe(Some(&last("5")));
     assert!(back.resume().is_exact());
     assert_eq!(ids(&drain(&mut back).0).len(), 11);
 }
@@ -418,7 +455,7 @@ fn a_subscriber_whose_next_event_left_the_history_lags() {
 fn a_long_replay_does_not_count_as_lag() {
     let topic = Topic::new(config().with_history(1000).with_max_lag(10));
     publish_n(&topic, 0..500);
-    let mut replaying = topic.subscribe(Some("1"));
+    let mut replaying = topic.subscribe(Some(&last("1")));
     publish_n(&topic, 500..505); // 5 live events while it replays: fine
     let (got, ended) = drain(&mut replaying);
     assert!(!ended);
@@ -436,7 +473,7 @@ fn the_topic_closes_when_its_last_handle_is_dropped() {
     other_handle.publish(Event::with_data("still open"));
     let (got, ended) = drain(&mut subscriber);
     assert_eq!((got.len(), ended), (3, false));
-    let mut late = other_handle.subscribe(Some("1"));
+    let mut late = other_handle.subscribe(Some(&last("1")));
     drop(other_handle);
     // Everything published before the close arrives, then the end.
     let (got, ended) = drain(&mut subscriber);
@@ -500,9 +537,9 @@ fn wakers_are_replaced_not_piled_up_and_every_waiter_is_woken_once() {
 fn dropping_a_subscriber_cleans_up_at_once() {
     let topic = Topic::new(config());
     let subscribers: Vec<_> = (0..100).map(|_| topic.subscribe(None)).collect();
-    assert_eq!(topic.subscriber_count(), 100);
+    assert_eq!(topic.stats().subscribers, 100);
     drop(subscribers);
-    assert_eq!(topic.subscriber_count(), 0);
+    assert_eq!(topic.stats().subscribers, 0);
     let stats = topic.stats();
     assert_eq!((stats.subscribed, stats.unsubscribed), (100, 100));
 }
@@ -525,8 +562,8 @@ fn counters() {
     let (got_slow, _) = drain(&mut slow);
     assert_eq!(got_fast.len(), 3);
     assert_eq!(got_slow[0].event_type, "lagged");
-    let lost = topic.subscribe(Some("1"));
-    let exact = topic.subscribe(Some("4"));
+    let lost = topic.subscribe(Some(&last("1")));
+    let exact = topic.subscribe(Some(&last("4")));
     drop(fast);
 
     let per_event = Event::new().id(1u32).data("e0").encode().len() as u64; // every id is one digit
@@ -559,7 +596,7 @@ fn counters() {
 #[test]
 fn the_hub_keeps_topics_by_name_and_adds_up_their_counters() {
     let hub = Hub::new(config());
-    let mut a = hub.subscribe("a", None);
+    let mut a = hub.topic("a").subscribe(None);
     hub.publish("a", Event::with_data("1"));
     hub.publish("b", Event::with_data("2"));
     hub.publish("b", Event::with_data("3"));
@@ -585,7 +622,7 @@ fn the_hub_keeps_topics_by_name_and_adds_up_their_counters() {
     assert_eq!(hub.topic("a").stats().events_published, 0);
 
     // Dropping the hub closes its topics.
-    let mut b = hub.subscribe("b", None);
+    let mut b = hub.topic("b").subscribe(None);
     drop(hub);
     assert!(drain(&mut b).1);
 }
@@ -612,7 +649,7 @@ fn a_subscriber_catching_up_holds_at_most_a_small_batch() {
     let mut subscriber = topic.subscribe(None);
     publish_n(&topic, 0..25);
     // Taking one event takes a batch from the ring under one lock ...
-    let first = subscriber.next().now_or_never().unwrap().unwrap().unwrap();
+    let first = subscriber.next().now_or_never().unwrap().unwrap();
     assert_eq!(parse(&first).id, "1");
     // ... but the position still counts only what was handed out.
     assert_eq!(subscriber.next_position(), 2);
@@ -635,7 +672,7 @@ fn a_subscriber_catching_up_holds_at_most_a_small_batch() {
     publish_n(&topic, 40..50);
     assert!(subscriber.next().now_or_never().is_some());
     drop(subscriber);
-    assert_eq!(topic.subscriber_count(), 0);
+    assert_eq!(topic.stats().subscribers, 0);
 }
 
 #[test]
@@ -670,7 +707,7 @@ fn a_waker_dropped_by_the_hub_may_drop_a_subscriber() {
         drop((waker, owner)); // the hub now holds the only copy
         assert!(poll_once(&mut outer, &Arc::new(CountingWaker::default())));
         assert_eq!(
-            topic.subscriber_count(),
+            topic.stats().subscribers,
             1,
             "the owned subscriber was dropped"
         );
@@ -685,10 +722,178 @@ fn a_waker_dropped_by_the_hub_may_drop_a_subscriber() {
             .is_pending());
         drop((waker, owner));
         drop(outer);
-        assert_eq!(topic.subscriber_count(), 0);
+        assert_eq!(topic.stats().subscribers, 0);
         done.send(()).unwrap();
     });
     finished
         .recv_timeout(Duration::from_secs(10))
         .expect("deadlock: a waker was dropped while the topic was locked");
+}
+
+fn farewell() -> Event {
+    Event::new()
+        .event(EventType::from_static("bye"))
+        .retry(Duration::from_secs(5))
+        .data("")
+}
+
+/// Issue 12, item 6: closing a topic ends every subscriber after what it was owed
+/// and the farewell; later subscribers get their replay, the farewell, and end.
+#[test]
+fn close_ends_every_subscriber_after_what_it_was_owed_and_the_farewell() {
+    let topic = Topic::new(config());
+    let mut caught_up = topic.subscribe(None);
+    let mut behind = topic.subscribe(None);
+    publish_n(&topic, 0..2); // 1, 2
+    assert_eq!(data(&drain(&mut caught_up).0), ["e0", "e1"]);
+    publish_n(&topic, 2..3); // 3
+    let mut waiting = topic.subscribe(None);
+    let waker = Arc::new(CountingWaker::default());
+    assert!(poll_once(&mut waiting, &waker));
+
+    topic.close(Some(farewell()));
+    assert!(topic.is_closed());
+    assert_eq!(
+        waker.0.load(Ordering::SeqCst),
+        1,
+        "a waiting subscriber is woken"
+    );
+    let (got, ended) = drain(&mut waiting);
+    assert_eq!(
+        (got.len(), got[0].event_type.as_str(), ended),
+        (1, "bye", true)
+    );
+    // Published after the close: dropped.
+    topic.publish(Event::with_data("too late"));
+    assert_eq!(topic.stats().events_published, 3);
+
+    let (got, ended) = drain(&mut caught_up);
+    assert_eq!(data(&got), ["e2", ""]);
+    assert_eq!(got[1].event_type, "bye");
+    assert_eq!(got[1].id, "", "the farewell gets no id");
+    assert!(ended);
+    let (got, ended) = drain(&mut behind);
+    assert_eq!(data(&got), ["e0", "e1", "e2", ""]);
+    assert!(ended);
+
+    // Later: a resuming client gets its replay, then the farewell; a new one only
+    // the farewell. Both end.
+    let (got, ended) = drain(&mut topic.subscribe(Some(&last("1"))));
+    assert_eq!(data(&got), ["e1", "e2", ""]);
+    assert!(ended);
+    let (got, ended) = drain(&mut topic.subscribe(None));
+    assert_eq!(
+        (got.len(), got[0].event_type.as_str(), ended),
+        (1, "bye", true)
+    );
+
+    // Closing again keeps the first farewell.
+    topic.close(None);
+    let (got, _) = drain(&mut topic.subscribe(None));
+    assert_eq!(got.len(), 1);
+}
+
+#[test]
+fn close_without_farewell_just_ends() {
+    let topic = Topic::new(config());
+    let mut subscriber = topic.subscribe(None);
+    publish_n(&topic, 0..1);
+    topic.close(None);
+    let (got, ended) = drain(&mut subscriber);
+    assert_eq!((data(&got), ended), (vec!["e0"], true));
+    let stats = topic.stats();
+    assert_eq!((stats.events_sent, stats.subscribers), (1, 1));
+}
+
+#[test]
+fn closing_the_hub_closes_every_topic_and_the_ones_named_later() {
+    let hub = Hub::new(config());
+    let mut a = hub.topic("a").subscribe(None);
+    let mut b = hub.topic("b").subscribe(None);
+    hub.publish("a", Event::with_data("for a"));
+    hub.close(Some(farewell()));
+    let (got, ended) = drain(&mut a);
+    assert_eq!((data(&got), ended), (vec!["for a", ""], true));
+    let (got, ended) = drain(&mut b);
+    assert_eq!(
+        (got.len(), got[0].event_type.as_str(), ended),
+        (1, "bye", true)
+    );
+    let later = hub.topic("c");
+    assert!(later.is_closed());
+    let (got, ended) = drain(&mut later.subscribe(None));
+    assert_eq!(
+        (got.len(), got[0].event_type.as_str(), ended),
+        (1, "bye", true)
+    );
+    // The farewell was encoded once, for everyone.
+    let bytes: u64 = hub.stats().bytes_sent;
+    let per_farewell = farewell().encode().len() as u64;
+    let for_a = Event::new().id(1u32).data("for a").encode().len() as u64;
+    assert_eq!(bytes, for_a + 3 * per_farewell);
+}
+
+/// For relays (the Redis adapter): after `clear_history`, no `Last-Event-ID` from
+/// before resumes, new subscribers get no backlog from before, and current
+/// subscribers continue with what follows.
+#[test]
+fn clear_history_forgets_every_earlier_id_and_current_subscribers_continue() {
+    let topic = Topic::new(config().with_id_policy(IdPolicy::Keep));
+    let entry = |id: &'static str| Event::new().id(EventId::from_static(id)).data(id);
+    let mut current = topic.subscribe(None);
+    topic.publish(entry("1700000000000-0"));
+    topic.publish(entry("1700000000000-1"));
+    assert_eq!(drain(&mut current).0.len(), 2);
+    assert!(topic
+        .subscribe(Some(&last("1700000000000-0")))
+        .resume()
+        .is_exact());
+
+    topic.clear_history();
+    let stats = topic.stats();
+    assert_eq!((stats.history_events, stats.history_bytes), (0, 0));
+    for id in ["1700000000000-0", "1700000000000-1"] {
+        assert_eq!(
+            topic.subscribe(Some(&last(id))).resume(),
+            Resume::HistoryLost {
+                reason: LostReason::Unknown
+            },
+            "{id}"
+        );
+    }
+    let mut newcomer = topic.subscribe_with_backlog(None, usize::MAX);
+    assert_eq!(newcomer.resume(), Resume::New { backlog: 0 });
+
+    topic.publish(entry("1700000000005-0"));
+    let (got, ended) = drain(&mut current);
+    assert_eq!((data(&got), ended), (vec!["1700000000005-0"], false));
+    assert_eq!(data(&drain(&mut newcomer).0), ["1700000000005-0"]);
+    assert_eq!(
+        topic.subscribe(Some(&last("1700000000005-0"))).resume(),
+        Resume::Exact { replayed: 0 }
+    );
+}
+
+#[test]
+fn clear_history_with_assigned_ids_and_a_subscriber_behind() {
+    let topic = Topic::new(config().with_lag_policy(LagPolicy::SkipAhead));
+    let mut behind = topic.subscribe(None);
+    publish_n(&topic, 0..3); // 1, 2, 3
+    topic.clear_history();
+    for seen in ["0", "1", "3"] {
+        assert!(topic
+            .subscribe(Some(&last(seen)))
+            .resume()
+            .is_history_lost());
+    }
+    // It had not read 1..=3: a gap, announced with its size.
+    let (got, ended) = drain(&mut behind);
+    assert_eq!(
+        (got.len(), got[0].event_type.as_str(), ended),
+        (1, "lagged", false)
+    );
+    assert_eq!(got[0].data, r#"{"missed":3}"#);
+    publish_n(&topic, 3..4); // 4: ids go on
+    assert_eq!(ids(&drain(&mut behind).0), ["4"]);
+    assert!(topic.subscribe(Some(&last("4"))).resume().is_exact());
 }

@@ -2,7 +2,7 @@
 //! a stalled client does not slow the others or the publisher and costs no memory
 //! beyond the history; each lag policy happens to it; a client that reconnects with
 //! `Last-Event-ID` resumes exactly or is told its history was lost; a client that
-//! goes away is cleaned up at once.
+//! goes away is cleaned up at once; closing the hub lets a graceful shutdown finish.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -16,7 +16,8 @@ use bytes::{Buf, BytesMut};
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use ssewire::{Event, HubConfig, LagPolicy, SseBody, Subscriber, Topic};
+use ssewire::hub::{Config, Hub, LagPolicy, Subscriber, Topic};
+use ssewire::{Event, EventId, EventType, KeepAlive, SseBody};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::timeout;
@@ -28,8 +29,8 @@ mod spec_parser;
 const WAIT: Duration = Duration::from_secs(20);
 
 async fn events(State(topic): State<Topic>, headers: HeaderMap) -> SseBody<Subscriber> {
-    let last_id = ssewire::last_event_id(&headers).ok().flatten();
-    topic.subscribe(last_id.as_deref()).into_body()
+    let last_id: Option<EventId> = ssewire::last_event_id(&headers).ok().flatten();
+    topic.subscribe(last_id.as_ref()).into_body()
 }
 
 /// Serves `topic` at `/events`; returns the address.
@@ -238,7 +239,7 @@ const HISTORY: usize = 64;
 /// no publish call ever waits.
 async fn run_with_a_stalled_client(policy: LagPolicy) -> (Topic, std::net::SocketAddr, TcpStream) {
     let topic = Topic::new(
-        HubConfig::new()
+        Config::new()
             .with_first_id(1)
             .with_history(HISTORY)
             .with_max_lag(HISTORY / 2)
@@ -247,7 +248,7 @@ async fn run_with_a_stalled_client(policy: LagPolicy) -> (Topic, std::net::Socke
     let addr = serve(topic.clone()).await;
     let stalled = stalled_client(addr).await;
     wait_for("the stalled client to subscribe", || {
-        topic.subscriber_count() == 1
+        topic.stats().subscribers == 1
     })
     .await;
 
@@ -326,7 +327,7 @@ async fn run_with_a_stalled_client(policy: LagPolicy) -> (Topic, std::net::Socke
     );
     drop(fast);
     wait_for("the fast clients to leave", || {
-        topic.subscriber_count() == 1
+        topic.stats().subscribers == 1
     })
     .await;
     (topic, addr, stalled)
@@ -353,7 +354,7 @@ async fn a_stalled_client_is_disconnected_and_told_what_it_lost_when_it_returns(
     assert!(last < EVENTS);
     assert_eq!(topic.stats().disconnected_for_lag, 1);
     wait_for("the server to drop the stalled subscriber", || {
-        topic.subscriber_count() == 0
+        topic.stats().subscribers == 0
     })
     .await;
 
@@ -406,11 +407,11 @@ async fn a_stalled_client_skips_ahead_with_a_lagged_event() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reconnecting_with_last_event_id_resumes_exactly_and_leaving_cleans_up() {
-    let topic = Topic::new(HubConfig::new().with_first_id(1));
+    let topic = Topic::new(Config::new().with_first_id(1));
     let addr = serve(topic.clone()).await;
 
     let mut client = Client::connect(addr, None).await;
-    wait_for("the subscription", || topic.subscriber_count() == 1).await;
+    wait_for("the subscription", || topic.stats().subscribers == 1).await;
     for n in 1..=5 {
         topic.publish(Event::with_data(format!("m{n}")));
     }
@@ -420,7 +421,7 @@ async fn reconnecting_with_last_event_id_resumes_exactly_and_leaving_cleans_up()
     // The client goes away mid-stream: the server drops the body, and the
     // subscriber with it, at once.
     drop(client);
-    wait_for("the subscriber to leave", || topic.subscriber_count() == 0).await;
+    wait_for("the subscriber to leave", || topic.stats().subscribers == 0).await;
 
     for n in 6..=8 {
         topic.publish(Event::with_data(format!("m{n}")));
@@ -449,4 +450,55 @@ async fn reconnecting_with_last_event_id_resumes_exactly_and_leaving_cleans_up()
         ),
         ("history-lost", r#"{"reason":"unknown"}"#, "9")
     );
+}
+
+/// Issue 12, item 6: with a subscriber connected, `with_graceful_shutdown` used to
+/// wait forever. Closing the hub in the shutdown future sends the farewell, ends
+/// the stream, and `serve` returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_hub_lets_a_graceful_shutdown_finish() {
+    async fn events(State(hub): State<Hub>) -> SseBody<Subscriber> {
+        // With a keep-alive, as in production: it must not hold the body open.
+        let keep_alive = KeepAlive::tokio().with_interval(Duration::from_secs(60));
+        hub.topic("news")
+            .subscribe(None)
+            .into_body()
+            .with_keep_alive(keep_alive)
+    }
+
+    let hub = Hub::new(Config::new().with_first_id(1));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new()
+        .route("/events", get(events))
+        .with_state(hub.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown_hub = hub.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+                let farewell = Event::new()
+                    .event(EventType::from_static("shutdown"))
+                    .data("server stopping");
+                shutdown_hub.close(Some(farewell));
+            })
+            .await
+    });
+
+    let mut client = Client::connect(addr, None).await;
+    wait_for("the subscription", || hub.stats().subscribers == 1).await;
+    hub.publish("news", Event::with_data("before"));
+    assert_eq!(client.next().await.unwrap().data, "before");
+
+    stop.send(()).unwrap();
+    let farewell = client.next().await.unwrap();
+    assert_eq!(
+        (farewell.event_type.as_str(), farewell.data.as_str()),
+        ("shutdown", "server stopping")
+    );
+    assert!(client.next().await.is_none(), "the stream ends");
+    let served = timeout(WAIT, server).await.expect("serve returned");
+    served.unwrap().unwrap();
+    assert_eq!(hub.stats().subscribers, 0);
 }

@@ -9,6 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
+/// The one WHATWG reference parser of the repository, shared with the tests.
+#[path = "../../tests/common/spec_parser.rs"]
+mod spec_parser;
+
 // ---- counting allocator -----------------------------------------------------------
 
 /// The system allocator, counting calls and bytes while [`count`] runs.
@@ -201,31 +205,32 @@ pub struct Parsed {
     pub data: String,
 }
 
-/// Parses a chunk that holds exactly one event followed by its blank line.
+/// Parses a chunk that holds exactly one event followed by its blank line, with the
+/// tests' WHATWG reference parser (`tests/common/spec_parser.rs`).
 pub fn parse_one(bytes: &[u8]) -> Parsed {
-    let text = std::str::from_utf8(bytes).expect("SSE is UTF-8");
+    std::str::from_utf8(bytes).expect("SSE is UTF-8");
     assert!(
-        text.ends_with("\n\n"),
-        "event must end with a blank line: {text:?}"
+        bytes.ends_with(b"\n\n"),
+        "event must end with a blank line: {:?}",
+        String::from_utf8_lossy(bytes)
     );
+    let parsed = spec_parser::parse(bytes);
+    assert_eq!(parsed.blocks.len(), 1, "one event per chunk");
     let mut out = Parsed::default();
-    let mut data = Vec::new();
-    for line in text[..text.len() - 2].split('\n') {
-        if line.starts_with(':') {
-            continue;
-        }
-        let (name, value) = match line.split_once(':') {
-            Some((n, v)) => (n, v.strip_prefix(' ').unwrap_or(v)),
-            None => (line, ""),
-        };
-        match name {
-            "event" => out.event = Some(value.to_owned()),
-            "id" => out.id = Some(value.to_owned()),
-            "data" => data.push(value),
+    for line in &parsed.blocks[0].lines {
+        match line {
+            spec_parser::Line::Field(name, value) if name == "event" => {
+                out.event = Some(value.clone())
+            }
+            spec_parser::Line::Field(name, value) if name == "id" => out.id = Some(value.clone()),
             _ => {}
         }
     }
-    out.data = data.join("\n");
+    out.data = parsed.blocks[0]
+        .fired
+        .as_ref()
+        .map(|event| event.data.clone())
+        .unwrap_or_default();
     out
 }
 

@@ -68,6 +68,10 @@ impl Config {
     pub const DEFAULT_MAX_REDIRECTS: usize = 10;
     /// The bytes of an unexpected response's body kept in [`ResponseError::body`](super::ResponseError::body).
     pub const DEFAULT_MAX_ERROR_BODY: usize = 4096;
+    /// The decoder's line limit ([`Decoder::DEFAULT_MAX_LINE_SIZE`]).
+    pub const DEFAULT_MAX_LINE_SIZE: usize = Decoder::DEFAULT_MAX_LINE_SIZE;
+    /// The decoder's event limit ([`Decoder::DEFAULT_MAX_EVENT_SIZE`]).
+    pub const DEFAULT_MAX_EVENT_SIZE: usize = Decoder::DEFAULT_MAX_EVENT_SIZE;
 
     /// The defaults: browser behaviour, a 60 s idle timeout, retries forever.
     ///
@@ -77,7 +81,6 @@ impl Config {
     /// assert!(!config.retry_server_errors());
     /// ```
     pub fn new() -> Self {
-        let decoder = Decoder::new();
         Config {
             reconnection_time: Self::DEFAULT_RECONNECTION_TIME,
             min_reconnection_time: Self::DEFAULT_MIN_RECONNECTION_TIME,
@@ -89,8 +92,8 @@ impl Config {
             max_redirects: Self::DEFAULT_MAX_REDIRECTS,
             retry_server_errors: false,
             max_error_body: Self::DEFAULT_MAX_ERROR_BODY,
-            max_line_size: decoder.max_line_size(),
-            max_event_size: decoder.max_event_size(),
+            max_line_size: Self::DEFAULT_MAX_LINE_SIZE,
+            max_event_size: Self::DEFAULT_MAX_EVENT_SIZE,
             last_event_id: String::new(),
             headers: HeaderMap::new(),
         }
@@ -330,10 +333,11 @@ impl Config {
         self
     }
 
-    /// The decoder's line limit, the decoder's own default unless set.
+    /// The decoder's line limit.
     ///
     /// ```
-    /// assert_eq!(ssewire::client::Config::new().max_line_size(), ssewire::Decoder::new().max_line_size());
+    /// # use ssewire::client::Config;
+    /// assert_eq!(Config::new().max_line_size(), Config::DEFAULT_MAX_LINE_SIZE);
     /// ```
     pub fn max_line_size(&self) -> usize {
         self.max_line_size
@@ -350,10 +354,11 @@ impl Config {
         self
     }
 
-    /// The decoder's event limit, the decoder's own default unless set.
+    /// The decoder's event limit.
     ///
     /// ```
-    /// assert_eq!(ssewire::client::Config::new().max_event_size(), ssewire::Decoder::new().max_event_size());
+    /// # use ssewire::client::Config;
+    /// assert_eq!(Config::new().max_event_size(), Config::DEFAULT_MAX_EVENT_SIZE);
     /// ```
     pub fn max_event_size(&self) -> usize {
         self.max_event_size

@@ -243,7 +243,7 @@ impl EventSource {
 
     /// The server's `retry:` value (the one place that asks the decoder).
     fn server_reconnection_time(&self) -> Option<Duration> {
-        self.decoder.retry()
+        self.decoder.reconnection_time()
     }
 
     fn connect(&mut self, uri: Uri, redirects: usize, drop_credentials: bool) {

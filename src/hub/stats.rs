@@ -1,8 +1,8 @@
 //! Counters a service exports about its topics.
 
-/// Counters of a [`Topic`](crate::Topic), or of every topic of a [`Hub`](crate::Hub)
-/// added up: a snapshot, taken by [`Topic::stats`](crate::Topic::stats) or
-/// [`Hub::stats`](crate::Hub::stats).
+/// Counters of a [`Topic`](super::Topic), or of every topic of a [`Hub`](super::Hub)
+/// added up: a snapshot, taken by [`Topic::stats`](super::Topic::stats) or
+/// [`Hub::stats`](super::Hub::stats).
 ///
 /// Totals only grow (for a hub: as long as no topic is removed). "Sent" means taken
 /// from the history by a subscriber, which hands events to the body adapter and so to
@@ -10,9 +10,9 @@
 /// still in the server's socket buffers when a client vanishes are counted as sent.
 ///
 /// ```
-/// use ssewire::{Event, HubConfig, Topic};
+/// use ssewire::{hub::{Config, Topic}, Event};
 ///
-/// let topic = Topic::new(HubConfig::new());
+/// let topic = Topic::new(Config::new());
 /// let subscriber = topic.subscribe(None);
 /// topic.publish(Event::with_data("x"));
 /// drop(subscriber);
@@ -22,7 +22,7 @@
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct HubStats {
+pub struct Stats {
     /// Topics counted (1 for a topic; the number of topics for a hub).
     pub topics: u64,
     /// Subscribers now (`subscribed - unsubscribed`).
@@ -41,11 +41,11 @@ pub struct HubStats {
     /// Bytes handed to subscribers (the same `Bytes` shared, counted once per
     /// subscriber).
     pub bytes_sent: u64,
-    /// Times a subscriber skipped ahead ([`LagPolicy::SkipAhead`](crate::LagPolicy::SkipAhead)).
+    /// Times a subscriber skipped ahead ([`LagPolicy::SkipAhead`](super::LagPolicy::SkipAhead)).
     pub lagged: u64,
-    /// Events subscribers skipped ([`LagPolicy::SkipAhead`](crate::LagPolicy::SkipAhead)).
+    /// Events subscribers skipped ([`LagPolicy::SkipAhead`](super::LagPolicy::SkipAhead)).
     pub lagged_events: u64,
-    /// Subscribers ended for lagging ([`LagPolicy::Disconnect`](crate::LagPolicy::Disconnect)).
+    /// Subscribers ended for lagging ([`LagPolicy::Disconnect`](super::LagPolicy::Disconnect)).
     pub disconnected_for_lag: u64,
     /// Subscriptions with a `Last-Event-ID` that resumed exactly.
     pub resumed: u64,
@@ -57,8 +57,8 @@ pub struct HubStats {
     pub history_bytes: u64,
 }
 
-impl HubStats {
-    pub(crate) fn add(&mut self, other: &HubStats) {
+impl Stats {
+    pub(crate) fn add(&mut self, other: &Stats) {
         self.topics = self.topics.saturating_add(other.topics);
         self.subscribers = self.subscribers.saturating_add(other.subscribers);
         self.subscribed = self.subscribed.saturating_add(other.subscribed);

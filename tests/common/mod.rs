@@ -57,17 +57,32 @@ pub fn wire(event: &Event) -> Vec<u8> {
 
 /// What every encoded event must look like, whatever it holds: UTF-8, no BOM at the
 /// start, LF as the only line end, only `event`, `id`, `retry`, `data` and comment
-/// lines, and one blank line at the end (and nowhere else).
+/// lines, and one blank line at the end (and nowhere else) when the event has an event
+/// type, an id or data.
 pub fn assert_wire_invariants(wire: &[u8]) {
     let text = std::str::from_utf8(wire).expect("the wire format is UTF-8");
     assert!(!text.starts_with('\u{feff}'), "starts with a BOM: {text:?}");
     assert!(!wire.contains(&b'\r'), "CR on the wire: {text:?}");
     assert!(text.ends_with('\n'), "no final line end: {text:?}");
-    let body = &text[..text.len() - 1];
-    assert!(
-        body.is_empty() || body.ends_with('\n'),
-        "not closed by a blank line: {text:?}"
-    );
+    // Events with an event type, an id or data end with a blank line; events of only
+    // comments and `retry` have nothing to dispatch and end with their last line.
+    let dispatches = text == "\n"
+        || text.lines().any(|l| {
+            ["event: ", "id: ", "data: "]
+                .iter()
+                .any(|p| l.starts_with(p))
+        });
+    let body = if dispatches {
+        let body = &text[..text.len() - 1];
+        assert!(
+            body.is_empty() || body.ends_with('\n'),
+            "not closed by a blank line: {text:?}"
+        );
+        body
+    } else {
+        text
+    };
+    assert!(!body.contains("\n\n"), "a blank line inside: {text:?}");
     for line in body.lines() {
         let known = ["event: ", "id: ", "retry: ", "data: ", ": "]
             .iter()

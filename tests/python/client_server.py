@@ -1,7 +1,7 @@
 """An sse-starlette server for the client tests in tests/client_real.rs.
 
-Run: uvicorn client_server:app --port PORT (from tests/python, in .venv-client).
-The routes mirror tests/client_node/server.mjs; each is stateless (it reads
+Run: uvicorn client_server:app --port PORT (from tests/python, in .venv).
+The routes mirror tests/e2e/express_server.mjs; each is stateless (it reads
 Last-Event-ID), so a killed and restarted server carries on where the client left off.
 sse-starlette ends its lines with CRLF.
 """

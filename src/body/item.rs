@@ -1,0 +1,163 @@
+//! What a stream fed to the body yields: [`SseItem`], and the [`OutgoingEvent`] it
+//! becomes.
+
+use std::convert::Infallible;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::encoded::EncodedEvent;
+use crate::event::Event;
+
+/// An event on its way out: built ([`Event`]) or already encoded ([`EncodedEvent`]).
+///
+/// The body encodes an `Event` into its chunk, and sends an `EncodedEvent`'s bytes as
+/// they are (no copy when it goes out alone), so events encoded once for many clients
+/// are never encoded again.
+///
+/// ```
+/// use ssewire::{Event, OutgoingEvent};
+///
+/// let built = OutgoingEvent::from(Event::with_data("x"));
+/// let encoded = OutgoingEvent::from(Event::with_data("x").encode());
+/// assert_eq!(built.encoded_len(), encoded.encoded_len());
+/// assert_eq!(built.into_bytes(), encoded.into_bytes());
+/// ```
+#[derive(Debug, Clone)]
+pub enum OutgoingEvent {
+    /// An event to encode.
+    Event(Event),
+    /// An event already in wire format, sent as is.
+    Encoded(EncodedEvent),
+}
+
+impl OutgoingEvent {
+    /// The number of bytes the event takes on the wire.
+    ///
+    /// ```
+    /// let event = ssewire::OutgoingEvent::from(ssewire::Event::with_data("abc"));
+    /// assert_eq!(event.encoded_len(), b"data: abc\n\n".len());
+    /// ```
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            OutgoingEvent::Event(event) => event.encoded_len(),
+            OutgoingEvent::Encoded(encoded) => encoded.len(),
+        }
+    }
+
+    /// Appends the wire bytes to `buf`.
+    ///
+    /// ```
+    /// let mut buf = bytes::BytesMut::new();
+    /// ssewire::OutgoingEvent::from(ssewire::Event::with_data("a")).encode_to(&mut buf);
+    /// assert_eq!(&buf[..], b"data: a\n\n");
+    /// ```
+    pub fn encode_to(&self, buf: &mut BytesMut) {
+        match self {
+            OutgoingEvent::Event(event) => event.encode_to(buf),
+            OutgoingEvent::Encoded(encoded) => buf.extend_from_slice(encoded.as_bytes()),
+        }
+    }
+
+    /// The wire bytes: an `Event` is encoded, an `EncodedEvent`'s bytes are returned
+    /// without a copy.
+    ///
+    /// ```
+    /// let shared = ssewire::Event::with_data("a").encode();
+    /// let bytes = ssewire::OutgoingEvent::from(shared.clone()).into_bytes();
+    /// assert_eq!(bytes.as_ptr(), shared.as_bytes().as_ptr());
+    /// ```
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            OutgoingEvent::Event(event) => event.encode().into_bytes(),
+            OutgoingEvent::Encoded(encoded) => encoded.into_bytes(),
+        }
+    }
+}
+
+impl From<Event> for OutgoingEvent {
+    fn from(event: Event) -> Self {
+        OutgoingEvent::Event(event)
+    }
+}
+
+impl From<EncodedEvent> for OutgoingEvent {
+    fn from(encoded: EncodedEvent) -> Self {
+        OutgoingEvent::Encoded(encoded)
+    }
+}
+
+/// What a stream fed to [`SseBody`](crate::SseBody) may yield: an [`Event`], an
+/// [`EncodedEvent`], an [`OutgoingEvent`], or a `Result` of any of them.
+///
+/// Implement it for your own message type to stream it without a `map`:
+///
+/// ```
+/// use std::convert::Infallible;
+/// use ssewire::{Event, OutgoingEvent, SseItem};
+///
+/// struct Price(u64);
+///
+/// impl SseItem for Price {
+///     type Error = Infallible;
+///     fn into_outgoing(self) -> Result<OutgoingEvent, Infallible> {
+///         Ok(Event::new().id(self.0).data(self.0.to_string()).into())
+///     }
+/// }
+/// let body = ssewire::SseBody::new(futures_util::stream::iter([Price(1), Price(2)]));
+/// # let _ = body;
+/// ```
+pub trait SseItem {
+    /// The error the stream may yield instead of an event.
+    type Error;
+
+    /// The event to send, or the stream's error.
+    ///
+    /// ```
+    /// use ssewire::SseItem;
+    /// let item: Result<ssewire::Event, &str> = Err("gone");
+    /// assert_eq!(item.into_outgoing().unwrap_err(), "gone");
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The stream's own error, which ends the body (see
+    /// [`SseBody`](crate::SseBody#errors) for what the client then sees).
+    fn into_outgoing(self) -> Result<OutgoingEvent, Self::Error>;
+}
+
+impl SseItem for Event {
+    type Error = Infallible;
+    fn into_outgoing(self) -> Result<OutgoingEvent, Infallible> {
+        Ok(OutgoingEvent::Event(self))
+    }
+}
+
+impl SseItem for EncodedEvent {
+    type Error = Infallible;
+    fn into_outgoing(self) -> Result<OutgoingEvent, Infallible> {
+        Ok(OutgoingEvent::Encoded(self))
+    }
+}
+
+impl SseItem for OutgoingEvent {
+    type Error = Infallible;
+    fn into_outgoing(self) -> Result<OutgoingEvent, Infallible> {
+        Ok(self)
+    }
+}
+
+impl<T: SseItem<Error = Infallible>, E> SseItem for Result<T, E> {
+    type Error = E;
+    fn into_outgoing(self) -> Result<OutgoingEvent, E> {
+        match self {
+            Ok(item) => match item.into_outgoing() {
+                Ok(event) => Ok(event),
+                Err(never) => match never {},
+            },
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The error type of a stream's items.
+pub(crate) type ErrorOf<S> = <<S as futures_core::Stream>::Item as SseItem>::Error;

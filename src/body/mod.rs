@@ -1,0 +1,15 @@
+//! The body: any stream of events as a `text/event-stream` body.
+//!
+//! - `item`: what a stream may yield ([`SseItem`]) and the [`OutgoingEvent`] it
+//!   becomes;
+//! - `sse_body`: [`SseBody`] and its polling (coalescing, keep-alive, the end);
+//! - `options`: its `with_*` configuration;
+//! - `extras`: the rarely used options, kept out of line.
+
+mod extras;
+mod item;
+mod options;
+mod sse_body;
+
+pub use item::{OutgoingEvent, SseItem};
+pub use sse_body::SseBody;

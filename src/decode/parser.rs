@@ -1,0 +1,309 @@
+//! The interpretation of complete lines (WHATWG "interpreting an event stream"):
+//! fields, the event being read, dispatch, and the stream's last event ID and
+//! reconnection time.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+use super::error::DecodeError;
+use super::lines::Line;
+use super::message::{Decoded, MessageEvent};
+use super::text::{self, Label, Text};
+
+/// The data buffer of the event being read.
+#[derive(Default)]
+enum Data {
+    /// No `data:` field yet: a blank line dispatches nothing.
+    #[default]
+    None,
+    /// One `data:` value, a slice of the line (see [`text::cut`]).
+    One { value: Bytes, ascii: bool },
+    /// Several values joined with LF.
+    Many { buf: BytesMut, ascii: bool },
+}
+
+impl Data {
+    fn len(&self) -> usize {
+        match self {
+            Data::None => 0,
+            Data::One { value, .. } => value.len(),
+            Data::Many { buf, .. } => buf.len(),
+        }
+    }
+}
+
+/// The event being read and the stream's state.
+pub(super) struct Parser {
+    max_event: usize,
+    data: Data,
+    /// Data length of the last event with several `data` lines: the room reserved
+    /// when the next one starts, so that it is built without regrowing.
+    data_hint: usize,
+    event_type: Option<Label>,
+    /// Dropping lines up to the next blank line, after an error.
+    skip_event: bool,
+    /// An `id` read since the last dispatch: the last event ID from the next one on.
+    pending_id: Option<Label>,
+    last_event_id: Label,
+    reconnection_time: Option<Duration>,
+}
+
+impl Parser {
+    pub(super) fn new(max_event: usize) -> Parser {
+        Parser {
+            max_event,
+            data: Data::None,
+            data_hint: 0,
+            event_type: None,
+            skip_event: false,
+            pending_id: None,
+            last_event_id: Label::EMPTY,
+            reconnection_time: None,
+        }
+    }
+
+    pub(super) fn max_event(&self) -> usize {
+        self.max_event
+    }
+
+    pub(super) fn set_max_event(&mut self, limit: usize) {
+        self.max_event = limit;
+    }
+
+    pub(super) fn last_event_id(&self) -> &str {
+        self.last_event_id.as_str()
+    }
+
+    pub(super) fn set_last_event_id(&mut self, id: String) {
+        self.last_event_id = Label::from_string(id);
+        self.pending_id = None;
+    }
+
+    pub(super) fn reconnection_time(&self) -> Option<Duration> {
+        self.reconnection_time
+    }
+
+    /// Whether the rest of the event is being skipped (after an error).
+    #[inline]
+    pub(super) fn is_skipping(&self) -> bool {
+        self.skip_event
+    }
+
+    /// Bytes of the event being read: its data and type.
+    pub(super) fn buffered_len(&self) -> usize {
+        self.data.len() + self.event_type_len()
+    }
+
+    #[inline]
+    fn event_type_len(&self) -> usize {
+        self.event_type.as_ref().map_or(0, |t| t.as_bytes().len())
+    }
+
+    /// Forgets the event being read (a new stream); keeps the last event ID and the
+    /// reconnection time.
+    pub(super) fn reset(&mut self) {
+        self.data = Data::None;
+        self.event_type = None;
+        self.skip_event = false;
+        self.pending_id = None;
+    }
+
+    /// Drops the event being read and skips lines up to the next blank line.
+    pub(super) fn start_skipping(&mut self) {
+        self.data = Data::None;
+        self.event_type = None;
+        self.skip_event = true;
+    }
+
+    /// Interprets one complete line. `all`: also return comments and reconnection
+    /// times (else they are applied and skipped).
+    #[inline]
+    pub(super) fn line(
+        &mut self,
+        line: Line<'_>,
+        all: bool,
+    ) -> Result<Option<Decoded>, DecodeError> {
+        let bytes = line.bytes();
+        let Some(&first) = bytes.first() else {
+            return Ok(self.dispatch());
+        };
+        if self.skip_event {
+            return Ok(None);
+        }
+        match first {
+            b'd' => {
+                if let Some(v) = value_start(bytes, b"data") {
+                    self.push_data(&line, line.start + v)?;
+                }
+            }
+            b'e' => {
+                if let Some(v) = value_start(bytes, b"event") {
+                    let event_type = Label::new(line.src(), line.start + v, line.end, line.ascii);
+                    // What is kept counts: invalid UTF-8 has become U+FFFD (3 bytes).
+                    if self.data.len() + event_type.as_bytes().len() > self.max_event {
+                        self.start_skipping();
+                        return Err(DecodeError::EventTooLarge {
+                            limit: self.max_event,
+                            offset: line.offset,
+                        });
+                    }
+                    self.event_type = Some(event_type);
+                }
+            }
+            b'i' => {
+                if let Some(v) = value_start(bytes, b"id") {
+                    if !bytes[v..].contains(&0) {
+                        self.pending_id =
+                            Some(Label::new(line.src(), line.start + v, line.end, line.ascii));
+                    }
+                }
+            }
+            b'r' => {
+                if let Some(v) = value_start(bytes, b"retry") {
+                    if let Some(ms) = parse_retry(&bytes[v..]) {
+                        let time = Duration::from_millis(ms);
+                        self.reconnection_time = Some(time);
+                        if all {
+                            return Ok(Some(Decoded::ReconnectionTime(time)));
+                        }
+                    }
+                }
+            }
+            b':' if all => {
+                let text = bytes[1..].strip_prefix(b" ").unwrap_or(&bytes[1..]);
+                return Ok(Some(Decoded::Comment(
+                    String::from_utf8_lossy(text).into_owned(),
+                )));
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    #[inline]
+    fn push_data(&mut self, line: &Line<'_>, value_start: usize) -> Result<(), DecodeError> {
+        let value = &line.src()[value_start..line.end];
+        let new_len = match &self.data {
+            Data::None => value.len(),
+            data => data.len() + 1 + value.len(),
+        };
+        if new_len + self.event_type_len() > self.max_event {
+            self.start_skipping();
+            return Err(DecodeError::EventTooLarge {
+                limit: self.max_event,
+                offset: line.offset,
+            });
+        }
+        self.data = match std::mem::take(&mut self.data) {
+            Data::None => Data::One {
+                value: text::cut(line.src(), value_start, line.end),
+                ascii: line.ascii,
+            },
+            Data::One {
+                value: first,
+                ascii,
+            } => {
+                let mut buf = BytesMut::with_capacity((2 * new_len).max(self.data_hint));
+                buf.extend_from_slice(&first);
+                buf.extend_from_slice(b"\n");
+                buf.extend_from_slice(value);
+                Data::Many {
+                    buf,
+                    ascii: ascii && line.ascii,
+                }
+            }
+            Data::Many { mut buf, ascii } => {
+                buf.extend_from_slice(b"\n");
+                buf.extend_from_slice(value);
+                Data::Many {
+                    buf,
+                    ascii: ascii && line.ascii,
+                }
+            }
+        };
+        Ok(())
+    }
+
+    /// A blank line: ends the event and dispatches it if it has data.
+    #[inline]
+    fn dispatch(&mut self) -> Option<Decoded> {
+        if let Some(id) = self.pending_id.take() {
+            self.last_event_id = id;
+        }
+        let data = std::mem::take(&mut self.data);
+        let event_type = self.event_type.take();
+        if self.skip_event {
+            self.skip_event = false;
+            return None;
+        }
+        let data = match data {
+            Data::None => return None,
+            Data::One { value, ascii } => Text::from_checked(value, ascii),
+            Data::Many { buf, ascii } => {
+                self.data_hint = buf.len();
+                // Copied out if the buffer was sized for a much larger event.
+                Text::from_checked(text::freeze(buf), ascii)
+            }
+        };
+        Some(Decoded::Event(MessageEvent::new(
+            event_type,
+            data,
+            self.last_event_id.clone(),
+        )))
+    }
+}
+
+/// Where the value starts in `line` if its field name is `name`: after the colon and
+/// one space, or at the end for a line without a colon.
+#[inline]
+fn value_start(line: &[u8], name: &[u8]) -> Option<usize> {
+    if !line.starts_with(name) {
+        return None;
+    }
+    match line.get(name.len()) {
+        None => Some(line.len()),
+        Some(b':') => Some(name.len() + 1 + usize::from(line.get(name.len() + 1) == Some(&b' '))),
+        Some(_) => None,
+    }
+}
+
+/// A `retry` value: base-ten ASCII digits only, not empty, fitting in `u64`.
+fn parse_retry(value: &[u8]) -> Option<u64> {
+    if value.is_empty() {
+        return None;
+    }
+    value.iter().try_fold(0u64, |n, &b| {
+        if b.is_ascii_digit() {
+            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+        } else {
+            None
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_start_rules() {
+        assert_eq!(value_start(b"data: x", b"data"), Some(6));
+        assert_eq!(value_start(b"data:x", b"data"), Some(5));
+        assert_eq!(value_start(b"data:  x", b"data"), Some(6));
+        assert_eq!(value_start(b"data", b"data"), Some(4));
+        assert_eq!(value_start(b"data ", b"data"), None);
+        assert_eq!(value_start(b"datum", b"data"), None);
+        assert_eq!(value_start(b"dat", b"data"), None);
+    }
+
+    #[test]
+    fn retry_parsing() {
+        assert_eq!(parse_retry(b"03000"), Some(3000));
+        assert_eq!(parse_retry(b""), None);
+        assert_eq!(parse_retry(b" 1"), None);
+        assert_eq!(parse_retry(b"1.5"), None);
+        assert_eq!(parse_retry(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_retry(b"18446744073709551616"), None);
+    }
+}

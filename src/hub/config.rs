@@ -1,0 +1,294 @@
+//! How a hub's topics keep history and treat slow subscribers.
+
+use std::fmt;
+use std::time::Duration;
+
+/// What happens to a subscriber that falls too far behind (see the
+/// [module docs](super#slow-subscribers)).
+///
+/// ```
+/// use ssewire::hub::{Config, LagPolicy};
+/// let config = Config::new().with_lag_policy(LagPolicy::SkipAhead);
+/// assert_eq!(config.lag_policy(), LagPolicy::SkipAhead);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LagPolicy {
+    /// End the subscriber's stream, and so its response. A browser reconnects with
+    /// its `Last-Event-ID` and resumes from the history.
+    #[default]
+    Disconnect,
+    /// Drop the events it had not received yet, send it one `lagged` event
+    /// (`data: {"missed":N}`), and go on with live events.
+    SkipAhead,
+}
+
+/// Where event ids come from (see the [module docs](super#ids)).
+///
+/// ```
+/// use ssewire::hub::{Config, IdPolicy};
+/// let config = Config::new().with_id_policy(IdPolicy::Keep);
+/// assert_eq!(config.id_policy(), IdPolicy::Keep);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum IdPolicy {
+    /// The topic sets each event's id to its position: consecutive numbers.
+    #[default]
+    Assign,
+    /// Events keep the ids their publisher set; `Last-Event-ID` is looked up among
+    /// the ids in the history.
+    Keep,
+}
+
+/// How a [`Hub`](super::Hub)'s topics (or a lone [`Topic`](super::Topic)) keep history and treat slow subscribers.
+///
+/// Setters start with `with_`; the getters of the same names read the values back.
+///
+/// ```
+/// use std::time::Duration;
+/// use ssewire::hub::{Config, LagPolicy};
+///
+/// let config = Config::new()
+///    .with_history(10_000)
+///    .with_history_bytes(32 << 20)
+///    .with_history_age(Duration::from_secs(600))
+///    .with_max_lag(1_000)
+///    .with_lag_policy(LagPolicy::SkipAhead);
+/// assert_eq!(config.history(), 10_000);
+/// assert_eq!(config.max_lag(), 1_000);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct Config {
+    history: usize,
+    history_bytes: usize,
+    history_age: Option<Duration>,
+    max_lag: Option<usize>,
+    lag_policy: LagPolicy,
+    id_policy: IdPolicy,
+    first_id: Option<u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+impl Config {
+    /// The default history (events kept per topic).
+    ///
+    /// ```
+    /// use ssewire::hub::Config;
+    /// assert_eq!(Config::new().history(), Config::DEFAULT_HISTORY);
+    /// ```
+    pub const DEFAULT_HISTORY: usize = 1024;
+    /// The default bound on the history's bytes (per topic): 8 MiB.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::DEFAULT_HISTORY_BYTES, 8 * 1024 * 1024);
+    /// ```
+    pub const DEFAULT_HISTORY_BYTES: usize = 8 << 20;
+    /// The default [`LagPolicy`]: [`LagPolicy::Disconnect`].
+    ///
+    /// ```
+    /// use ssewire::hub::{Config, LagPolicy};
+    /// assert_eq!(Config::DEFAULT_LAG_POLICY, LagPolicy::Disconnect);
+    /// ```
+    pub const DEFAULT_LAG_POLICY: LagPolicy = LagPolicy::Disconnect;
+    /// The default [`IdPolicy`]: [`IdPolicy::Assign`].
+    ///
+    /// ```
+    /// use ssewire::hub::{Config, IdPolicy};
+    /// assert_eq!(Config::DEFAULT_ID_POLICY, IdPolicy::Assign);
+    /// ```
+    pub const DEFAULT_ID_POLICY: IdPolicy = IdPolicy::Assign;
+
+    /// The defaults: a history of 1024 events and 8 MiB with no age limit,
+    /// `max_lag` half the history, [`LagPolicy::Disconnect`], [`IdPolicy::Assign`],
+    /// ids starting from the clock.
+    ///
+    /// ```
+    /// let config = ssewire::hub::Config::new();
+    /// assert_eq!(config.history(), 1024);
+    /// assert_eq!(config.history_bytes(), 8 << 20);
+    /// assert_eq!(config.max_lag(), 512);
+    /// ```
+    pub const fn new() -> Self {
+        Config {
+            history: Self::DEFAULT_HISTORY,
+            history_bytes: Self::DEFAULT_HISTORY_BYTES,
+            history_age: None,
+            max_lag: None,
+            lag_policy: Self::DEFAULT_LAG_POLICY,
+            id_policy: Self::DEFAULT_ID_POLICY,
+            first_id: None,
+        }
+    }
+
+    /// Keeps at most `events` events per topic (at least 1: the history is also the
+    /// subscribers' queue). This bounds how far back a client can resume, and how far
+    /// behind a subscriber can be.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().with_history(0).history(), 1);
+    /// ```
+    pub const fn with_history(mut self, events: usize) -> Self {
+        self.history = if events == 0 { 1 } else { events };
+        self
+    }
+
+    /// Keeps at most `bytes` bytes of encoded events per topic (the newest event is
+    /// always kept, however large). This bounds a topic's memory.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().with_history_bytes(1 << 20).history_bytes(), 1 << 20);
+    /// ```
+    pub const fn with_history_bytes(mut self, bytes: usize) -> Self {
+        self.history_bytes = bytes;
+        self
+    }
+
+    /// Drops events from the history once they are older than `age` (checked when
+    /// events are published and when clients subscribe).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = ssewire::hub::Config::new().with_history_age(Duration::from_secs(60));
+    /// assert_eq!(config.history_age(), Some(Duration::from_secs(60)));
+    /// ```
+    pub const fn with_history_age(mut self, age: Duration) -> Self {
+        self.history_age = Some(age);
+        self
+    }
+
+    /// How many events a subscriber may fall behind before the [`LagPolicy`]
+    /// applies (at least 1). Default: half the history, rounded up.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().with_max_lag(64).max_lag(), 64);
+    /// ```
+    pub const fn with_max_lag(mut self, events: usize) -> Self {
+        self.max_lag = Some(if events == 0 { 1 } else { events });
+        self
+    }
+
+    /// What happens to a subscriber that lags. Default: [`LagPolicy::Disconnect`].
+    ///
+    /// ```
+    /// use ssewire::hub::{Config, LagPolicy};
+    /// assert_eq!(Config::new().lag_policy(), LagPolicy::Disconnect);
+    /// ```
+    pub const fn with_lag_policy(mut self, policy: LagPolicy) -> Self {
+        self.lag_policy = policy;
+        self
+    }
+
+    /// Where ids come from. Default: [`IdPolicy::Assign`].
+    ///
+    /// ```
+    /// use ssewire::hub::{Config, IdPolicy};
+    /// assert_eq!(Config::new().id_policy(), IdPolicy::Assign);
+    /// ```
+    pub const fn with_id_policy(mut self, policy: IdPolicy) -> Self {
+        self.id_policy = policy;
+        self
+    }
+
+    /// The position (and, with [`IdPolicy::Assign`], the id) of a new topic's first
+    /// event. Default: the current time in microseconds since the Unix epoch, read when
+    /// the topic is created (see the [module docs](super#ids)). At most 2^63, so
+    /// that positions never run out; a larger value is lowered to 2^63.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().with_first_id(1).first_id(), Some(1));
+    /// assert_eq!(ssewire::hub::Config::new().first_id(), None); // from the clock
+    /// assert_eq!(ssewire::hub::Config::new().with_first_id(u64::MAX).first_id(), Some(1 << 63));
+    /// ```
+    pub const fn with_first_id(mut self, id: u64) -> Self {
+        const MAX_FIRST_ID: u64 = 1 << 63;
+        self.first_id = Some(if id > MAX_FIRST_ID { MAX_FIRST_ID } else { id });
+        self
+    }
+
+    /// The most events kept per topic.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().with_history(5).history(), 5);
+    /// ```
+    pub const fn history(&self) -> usize {
+        self.history
+    }
+
+    /// The most bytes of encoded events kept per topic.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().history_bytes(), ssewire::hub::Config::DEFAULT_HISTORY_BYTES);
+    /// ```
+    pub const fn history_bytes(&self) -> usize {
+        self.history_bytes
+    }
+
+    /// The age after which events leave the history, if any.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().history_age(), None);
+    /// ```
+    pub const fn history_age(&self) -> Option<Duration> {
+        self.history_age
+    }
+
+    /// How many events a subscriber may fall behind before the [`LagPolicy`] applies.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().with_history(9).max_lag(), 5);
+    /// ```
+    pub const fn max_lag(&self) -> usize {
+        match self.max_lag {
+            Some(lag) => lag,
+            None => self.history.div_ceil(2),
+        }
+    }
+
+    /// What happens to a subscriber that lags.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().lag_policy(), ssewire::hub::LagPolicy::Disconnect);
+    /// ```
+    pub const fn lag_policy(&self) -> LagPolicy {
+        self.lag_policy
+    }
+
+    /// Where ids come from.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().id_policy(), ssewire::hub::IdPolicy::Assign);
+    /// ```
+    pub const fn id_policy(&self) -> IdPolicy {
+        self.id_policy
+    }
+
+    /// The configured first position, or `None` for "from the clock".
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().with_first_id(7).first_id(), Some(7));
+    /// ```
+    pub const fn first_id(&self) -> Option<u64> {
+        self.first_id
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("history", &self.history)
+            .field("history_bytes", &self.history_bytes)
+            .field("history_age", &self.history_age)
+            .field("max_lag", &self.max_lag())
+            .field("lag_policy", &self.lag_policy)
+            .field("id_policy", &self.id_policy)
+            .field("first_id", &self.first_id)
+            .finish()
+    }
+}
