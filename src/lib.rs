@@ -104,6 +104,8 @@
 //! - `decode` (lines → fields → [`MessageEvent`]s, and [`DecodeStream`]);
 //! - [`hub`] (config, history ring, resume planning, topic, subscriber, stats), with
 //!   `sync` (the one poison-tolerant lock and waker list);
+//! - `client` (feature `client`): the reconnecting client (a state machine over a
+//!   `Transport` and a [`Timer`], on top of the [`Decoder`]);
 //! - `broker` (feature `redis`): a node that feeds its local hub from a broker, the
 //!   small `Broker` trait, and its Redis Streams implementation. The hub knows nothing
 //!   of it.
@@ -200,6 +202,8 @@
 //! | `actix` | `Responder` for [`SseBody`], the `LastEventId` extractor (actix-web 4, no default features) |
 //! | `broadcast` | the [`hub`] module: fan-out with replay (std only) |
 //! | `redis` | `broker`: hubs on several nodes share topics through Redis Streams, with `Last-Event-ID` resumption on any node (redis-rs; implies `broadcast` and `tokio`) |
+//! | `client` | `client::EventSource`: a reconnecting client that does what a browser's `EventSource` does (bring a `Transport`) |
+//! | `client-hyper` / `client-hyper-rustls` / `client-reqwest` | transports for it on hyper-util's client (plain, or HTTPS with rustls) and on reqwest |
 //! | `memchr` | SIMD search of long data lines (encoder and decoder) |
 //! | `simdutf8` | SIMD UTF-8 validation in the decoder |
 //!
@@ -220,6 +224,9 @@ mod body;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod broker;
+#[cfg(feature = "client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "client")))]
+pub mod client;
 mod data_writer;
 mod decode;
 mod encoded;
@@ -260,8 +267,8 @@ pub use timer::TokioTimer;
 pub use timer::{Sleep, Timer};
 
 /// The Rust snippets of `README.md`, compiled (and run, unless marked `no_run`) as
-/// doctests so they cannot rot. They use features `axum`, `tokio`, `http-body`, `json`
-/// and `broadcast`, so they are only collected when those are on (`cargo test` at the
+/// doctests so they cannot rot. They use features `axum`, `tokio`, `http-body`, `json`,
+/// `broadcast` and `client-hyper`, so they are only collected when those are on (`cargo test` at the
 /// repository root turns every feature on).
 #[cfg(all(
     doctest,
@@ -269,7 +276,8 @@ pub use timer::{Sleep, Timer};
     feature = "tokio",
     feature = "http-body",
     feature = "json",
-    feature = "broadcast"
+    feature = "broadcast",
+    feature = "client-hyper"
 ))]
 // The snippets define handlers nobody calls: allow that, and nothing else.
 #[doc(test(attr(allow(dead_code))))]

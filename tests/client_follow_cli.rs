@@ -1,0 +1,124 @@
+//! `examples/follow.rs`, run as a program against a small raw-HTTP server: one JSON
+//! line per event, a stderr line per reconnect, exit 0 on 204, 1 on a fatal error,
+//! 2 on bad arguments.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Path of the `follow` example, built if needed (see tests/encode_cli.rs).
+fn follow_exe() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+        let output = Command::new(cargo)
+            .args(["build", "--example", "follow", "--message-format=json"])
+            .arg("--manifest-path")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "cargo build --example follow failed"
+        );
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .find(|msg| {
+                msg["reason"] == "compiler-artifact"
+                    && msg["target"]["name"] == "follow"
+                    && msg["target"]["kind"][0] == "example"
+            })
+            .and_then(|msg| msg["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reported no executable for the follow example")
+    })
+}
+
+/// Serves `/events` (two events, then the body ends; 204 once Last-Event-ID is 2) and
+/// 404 for anything else, one connection at a time.
+async fn server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = socket.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                head.extend_from_slice(&buf[..n]);
+            }
+            let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+            let response: &[u8] = if !head.starts_with("get /events ") {
+                b"HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\ncontent-length: 9\r\nconnection: close\r\n\r\nno stream"
+            } else if head.contains("\r\nlast-event-id: 2\r\n") {
+                b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n"
+            } else {
+                b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n\
+                  retry: 10\n\nid: 1\ndata: a\n\nid: 2\nevent: note\ndata: \"q\"\ndata: b\n\n"
+            };
+            socket.write_all(response).await.unwrap();
+            socket.shutdown().await.unwrap();
+        }
+    });
+    format!("http://{addr}")
+}
+
+async fn follow(args: &[&str]) -> Output {
+    let exe = follow_exe();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || Command::new(exe).args(args).output().unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn prints_json_lines_reconnects_and_exits_0_on_204() {
+    let base = server().await;
+    let out = follow(&[&format!("{base}/events")]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            serde_json::json!({"type": "message", "data": "a", "id": "1"}),
+            serde_json::json!({"type": "note", "data": "\"q\"\nb", "id": "2"}),
+        ]
+    );
+    assert_eq!(stderr.matches("connected to").count(), 1, "{stderr}");
+    assert_eq!(stderr.matches("reconnecting in").count(), 1, "{stderr}");
+    assert!(stderr.contains("204"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_fatal_error_exits_1_with_the_reason() {
+    let base = server().await;
+    let out = follow(&[&format!("{base}/nothing")]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("answered 404 Not Found: \"no stream\""),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn bad_arguments_exit_2() {
+    assert_eq!(follow(&[]).await.status.code(), Some(2));
+    assert_eq!(follow(&["not a url"]).await.status.code(), Some(2));
+}
