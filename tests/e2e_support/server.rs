@@ -250,8 +250,12 @@ pub(crate) fn route(req: Request<Incoming>, shared: &Shared) -> Response<Body> {
                 .and_then(|id| ids.iter().position(|known| *known == id))
                 .map_or(0, |i| i + 1);
             let events = resume_stream(ids, start, hit.clone());
+            // The planned drop stands for a network failure: the server must cut the
+            // connection, not end the body cleanly (the default for a stream error).
             sse(
-                SseBody::new(events).with_keep_alive(shared.keep_alive.clone()),
+                SseBody::new(events)
+                    .with_keep_alive(shared.keep_alive.clone())
+                    .with_abort_on_error(),
                 &hit,
                 &shared.keep_alive,
             )
