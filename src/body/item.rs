@@ -44,6 +44,16 @@ impl OutgoingEvent {
         }
     }
 
+    /// At least [`OutgoingEvent::encoded_len`], cheaper to get (see
+    /// `Event::max_encoded_len`).
+    #[inline]
+    pub(crate) fn max_encoded_len(&self) -> usize {
+        match self {
+            OutgoingEvent::Event(event) => event.max_encoded_len(),
+            OutgoingEvent::Encoded(encoded) => encoded.len(),
+        }
+    }
+
     /// Appends the wire bytes to `buf`.
     ///
     /// ```

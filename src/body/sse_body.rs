@@ -225,8 +225,15 @@ where
             if single.is_none() && this.buf.is_empty() {
                 single = Some(event.into_bytes());
             } else {
-                let len = event.encoded_len();
                 let queued = single.as_ref().map_or(this.buf.len(), Bytes::len);
+                // The cheap upper bound settles the common case; the exact length
+                // (which counts the id's digits) only near a limit.
+                let bound = event.max_encoded_len();
+                let len = if queued + bound <= max_chunk && bound < ALONE_FROM {
+                    bound
+                } else {
+                    event.encoded_len()
+                };
                 if (queued + len > max_chunk || len >= ALONE_FROM) && !ended {
                     // It overflows the chunk, or is large enough to go alone: it
                     // opens the next chunk instead, uncopied.

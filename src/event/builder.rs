@@ -316,6 +316,15 @@ impl Event {
             + usize::from(self.ends_with_blank_line())
     }
 
+    /// At least [`Event::encoded_len`], without counting the digits of numbers: for
+    /// sizing and chunking decisions on the hot path.
+    #[inline]
+    pub(crate) fn max_encoded_len(&self) -> usize {
+        self.header.max_encoded_len()
+            + self.lines.encoded_len()
+            + usize::from(self.ends_with_blank_line())
+    }
+
     /// Appends the encoded event to `buf`. With a reused buffer this allocates nothing
     /// once the buffer has grown to fit; it never fails, because an `Event` is valid
     /// by construction.
@@ -330,11 +339,7 @@ impl Event {
     #[inline]
     pub fn encode_to(&self, buf: &mut BytesMut) {
         // An upper bound is enough here: it spares counting the id's digits twice.
-        buf.reserve(
-            self.header.max_encoded_len()
-                + self.lines.encoded_len()
-                + usize::from(self.ends_with_blank_line()),
-        );
+        buf.reserve(self.max_encoded_len());
         self.header.write(buf);
         self.lines.write_to(buf);
         if self.ends_with_blank_line() {
