@@ -48,9 +48,11 @@ mod error;
 #[cfg(feature = "client-hyper")]
 mod hyper;
 mod item;
+mod poll;
 mod request;
 #[cfg(feature = "client-reqwest")]
 mod reqwest;
+mod response;
 mod source;
 mod transport;
 
