@@ -64,7 +64,15 @@ impl<E> Default for Extras<E> {
 
 impl<E> Extras<E> {
     /// Whether the shutdown signal fired or the lifetime is over.
+    #[inline]
     pub(super) fn poll_stop(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.shutdown.is_none() && self.lifetime.is_none() {
+            return false; // the common case for extras: no stop configured
+        }
+        self.poll_stop_slow(cx)
+    }
+
+    fn poll_stop_slow(&mut self, cx: &mut Context<'_>) -> bool {
         if let Some(signal) = self.shutdown.as_mut() {
             if signal.as_mut().poll(cx).is_ready() {
                 self.observe_end(CloseReason::Shutdown);
