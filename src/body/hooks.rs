@@ -72,13 +72,17 @@ pub(super) fn observe_keep_alive<E>(extras: &mut ExtrasSlot<E>, message: &Bytes)
     }
 }
 
-/// The stream ended (`failed`: with an error).
-pub(super) fn observe_stream_end<E>(extras: &mut ExtrasSlot<E>, failed: bool) {
+/// The stream failed (whatever the error option then does).
+#[cold]
+pub(super) fn observe_error<E>(extras: &mut ExtrasSlot<E>) {
     if let Some(observer) = observer(extras) {
-        if failed {
-            observer.end(CloseReason::Error);
-        } else {
-            observer.stream_ended();
-        }
+        observer.end(CloseReason::Error);
+    }
+}
+
+/// The stream ended (after an error, the error's reason stays).
+pub(super) fn observe_stream_end<E>(extras: &mut ExtrasSlot<E>) {
+    if let Some(observer) = observer(extras) {
+        observer.stream_ended();
     }
 }

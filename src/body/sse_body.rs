@@ -10,7 +10,7 @@ use futures_core::Stream;
 use pin_project_lite::pin_project;
 
 use super::extras::{Extras, OnError};
-use super::hooks::{observe_chunk, observe_keep_alive, observe_stream_end};
+use super::hooks::{observe_chunk, observe_error, observe_keep_alive, observe_stream_end};
 use super::item::{ErrorOf, OutgoingEvent, SseItem};
 use crate::keep_alive::KeepAliveState;
 
@@ -193,7 +193,6 @@ where
         let max_chunk = *this.max_chunk as usize;
         let mut single: Option<Bytes> = None;
         let mut ended = false;
-        let mut failed = false; // for the group's close reason
         let mut events = 0u32; // events in the chunk, for the group
                                // An event that did not fit in the last chunk opens this one.
         if let Some(held) = this.extras.as_deref_mut().and_then(|x| x.held.take()) {
@@ -211,7 +210,7 @@ where
                     Ok(event) => event,
                     Err(err) => {
                         ended = true;
-                        failed = true;
+                        observe_error(this.extras);
                         let on_error = this.extras.as_deref_mut().map(|x| &mut x.on_error);
                         match on_error {
                             Some(OnError::Event(to_event)) => to_event(err).into(),
@@ -267,7 +266,7 @@ where
         };
         if ended {
             *this.state = State::Ending;
-            observe_stream_end(this.extras, failed);
+            observe_stream_end(this.extras);
         }
         if let Some(chunk) = chunk {
             if !ended {
