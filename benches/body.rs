@@ -17,7 +17,9 @@
 //!   `KeepAlive::tokio()` made up front), drained through `http_body::Body::poll_frame`
 //!   as hyper does. It coalesces events that are ready together into chunks of up
 //!   to 64 KiB, which is its default; the row "one event per chunk" sets
-//!   `max_chunk_size(1)` to show the cost without that.
+//!   `max_chunk_size(1)` to show the cost without that. The rows "+ group" count
+//!   every body in one shared `StreamGroup` (`.with_group(&group)`, issue 14), to
+//!   show what the counters cost next to the same body without them.
 //! - axum: `Sse::new(stream)` (`.keep_alive(KeepAlive::default())`),
 //!   `into_response().into_body()`, drained through `poll_frame`.
 //! - warp: `warp::sse::reply(stream).into_response().into_body()`, `poll_frame`.
@@ -117,16 +119,20 @@ enum Lib {
     Ssewire,
     SsewireKeepAlive,
     SsewireOnePerChunk,
+    SsewireGroup,
+    SsewireOnePerChunkGroup,
     Axum,
     AxumKeepAlive,
     Warp,
     ActixWebLab,
 }
 
-const LIBS: [Lib; 7] = [
+const LIBS: [Lib; 9] = [
     Lib::Ssewire,
     Lib::SsewireKeepAlive,
     Lib::SsewireOnePerChunk,
+    Lib::SsewireGroup,
+    Lib::SsewireOnePerChunkGroup,
     Lib::Axum,
     Lib::AxumKeepAlive,
     Lib::Warp,
@@ -139,6 +145,8 @@ impl Lib {
             Lib::Ssewire => "ssewire SseBody",
             Lib::SsewireKeepAlive => "ssewire SseBody + keep-alive",
             Lib::SsewireOnePerChunk => "ssewire SseBody, one event per chunk",
+            Lib::SsewireGroup => "ssewire SseBody + group",
+            Lib::SsewireOnePerChunkGroup => "ssewire SseBody + group, one event per chunk",
             Lib::Axum => "axum 0.8 Sse",
             Lib::AxumKeepAlive => "axum 0.8 Sse + keep-alive",
             Lib::Warp => "warp 0.4 sse::reply",
@@ -159,13 +167,20 @@ impl Lib {
         keep: Option<&mut Vec<u8>>,
     ) -> Drained {
         match self {
-            Lib::Ssewire | Lib::SsewireKeepAlive | Lib::SsewireOnePerChunk => {
+            Lib::Ssewire
+            | Lib::SsewireKeepAlive
+            | Lib::SsewireOnePerChunk
+            | Lib::SsewireGroup
+            | Lib::SsewireOnePerChunkGroup => {
                 let mut body = ssewire::SseBody::new(Gen::new(count, move |n| make::ssewire(w, n)));
                 if self == Lib::SsewireKeepAlive {
                     body = body.with_keep_alive(ka.clone());
                 }
-                if self == Lib::SsewireOnePerChunk {
+                if matches!(self, Lib::SsewireOnePerChunk | Lib::SsewireOnePerChunkGroup) {
                     body = body.with_max_chunk_size(1);
+                }
+                if matches!(self, Lib::SsewireGroup | Lib::SsewireOnePerChunkGroup) {
+                    body = body.with_group(group());
                 }
                 drain_http(body, keep)
             }
@@ -255,6 +270,12 @@ fn lib_named(name: &str) -> Lib {
     LIBS.into_iter()
         .find(|l| l.name() == name)
         .expect("known contender")
+}
+
+/// The one `StreamGroup` the "+ group" rows count in (as a server's endpoint would).
+fn group() -> &'static ssewire::StreamGroup {
+    static GROUP: std::sync::OnceLock<ssewire::StreamGroup> = std::sync::OnceLock::new();
+    GROUP.get_or_init(|| ssewire::StreamGroup::new("bench"))
 }
 
 // ---- the tokio runtime every body is polled in --------------------------------------
@@ -368,6 +389,11 @@ fn speed_summary(ka: &ssewire::KeepAlive) -> String {
         let speedup = fastest.t.min / ours.t.min;
         let speedup_median = fastest.t.median / ours.t.median;
         let single = get(Lib::SsewireOnePerChunk);
+        let group_cost = get(Lib::SsewireGroup).t.min / ours.t.min - 1.0;
+        let group_cost_median = get(Lib::SsewireGroup).t.median / ours.t.median - 1.0;
+        let single_group = get(Lib::SsewireOnePerChunkGroup);
+        let group_single_cost = single_group.t.min / single.t.min - 1.0;
+        let group_single_cost_median = single_group.t.median / single.t.median - 1.0;
         let ka_ours = get(Lib::SsewireKeepAlive).t.min / ours.t.min - 1.0;
         let ka_ours_median = get(Lib::SsewireKeepAlive).t.median / ours.t.median - 1.0;
         let ka_axum = get(Lib::AxumKeepAlive).t.min / get(Lib::Axum).t.min - 1.0;
@@ -386,6 +412,14 @@ fn speed_summary(ka: &ssewire::KeepAlive) -> String {
             ka_axum * 100.0,
             ka_axum_median * 100.0,
         );
+        line.push_str(&format!(
+            "; a StreamGroup costs {:+.1}% [medians {:+.1}%], with one event per chunk \
+             {:+.1}% [medians {:+.1}%]",
+            group_cost * 100.0,
+            group_cost_median * 100.0,
+            group_single_cost * 100.0,
+            group_single_cost_median * 100.0,
+        ));
         if w.name == "W1" {
             line.push_str(&format!(
                 "; targets: >= 2.5x -> {}, keep-alive <= 3% -> {}",

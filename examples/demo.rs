@@ -18,21 +18,29 @@
 //! `retry` the server sent (one second), sends `Last-Event-ID` with the last counter
 //! it saw, and the counter carries on from there with no gap and no repeat.
 //!
+//! The page also draws a small live panel from the server's own counters (an
+//! `ssewire::StreamGroup` shared by every `/events` body, read at `/stats` once a
+//! second): the streams open now and a sparkline of events sent per second. The same
+//! counters are at `/metrics` in the Prometheus text format (`ssewire_*` names, label
+//! `group="demo"`), through the `metrics` facade and `metrics-exporter-prometheus`.
+//!
 //! While a stream is idle the server sends a keep-alive comment every `KEEP_ALIVE_MS`
 //! milliseconds (default 15 000), so that a proxy in front of it (nginx closes a
 //! stream after `proxy_read_timeout`, 60 s by default) does not close it. The demo's
 //! own events come every second, so the keep-alive shows only once they stop: try
 //! it behind a proxy with a short read timeout and a shorter `KEEP_ALIVE_MS`.
 
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Response};
-use axum::response::Html;
+use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
 use futures_util::stream::{self, Stream, StreamExt};
-use ssewire::{Event, EventType, KeepAlive, SseBody};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use ssewire::{DeliveryLatency, Event, EventType, KeepAlive, SseBody, StreamGroup};
 
 const CLOCK: EventType = EventType::from_static("clock");
 const COUNTER: EventType = EventType::from_static("counter");
@@ -102,30 +110,83 @@ pub fn app() -> Router {
     app_with_keep_alive(DEFAULT_KEEP_ALIVE)
 }
 
-/// The page at `/` and its event stream at `/events`, whose idle streams send a
-/// keep-alive comment every `interval`.
+/// The page at `/`, its event stream at `/events` (whose idle streams send a
+/// keep-alive comment every `interval`), the counters of those streams at `/stats`
+/// (JSON, for the page) and `/metrics` (Prometheus).
 pub fn app_with_keep_alive(interval: Duration) -> Router {
     // One `KeepAlive` for the app, cloned into each body (the clones share a timer).
     let keep_alive = KeepAlive::tokio().with_interval(interval);
+    // The recorder first: a group takes its metric handles from it when it is made.
+    let prometheus = prometheus();
+    // One group for every `/events` body: the counters the panel and /metrics show.
+    let group = StreamGroup::new("demo");
+    let stats = group.clone();
     Router::new()
         .route("/", get(|| async { Html(PAGE) }))
         .route(
             "/events",
-            get(move |headers: HeaderMap| events(headers, keep_alive.clone())),
+            get(move |headers: HeaderMap| events(headers, keep_alive.clone(), group.clone())),
         )
+        .route("/stats", get(move || async move { stats_json(&stats) }))
+        .route(
+            "/metrics",
+            get(move || async move {
+                let text = prometheus.render();
+                ([("content-type", "text/plain; version=0.0.4")], text).into_response()
+            }),
+        )
+}
+
+/// The process's Prometheus recorder, installed on first use (the `metrics` facade
+/// takes one global recorder; if another is installed already, this one still
+/// renders, but sees nothing).
+fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            // Histogram buckets (seconds) from the crate's own latency buckets.
+            let bounds = DeliveryLatency::BOUNDS.map(|bound| bound.as_secs_f64());
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("ssewire_delivery_latency_seconds".into()),
+                    &bounds,
+                )
+                .expect("bounds are not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// The counters the page's panel draws, as JSON.
+fn stats_json(group: &StreamGroup) -> Response<Body> {
+    let stats = group.stats();
+    let json = serde_json::json!({
+        "open": stats.open,
+        "opened": stats.opened,
+        "closed": stats.closed,
+        "events": stats.events,
+        "bytes": stats.bytes,
+        "keep_alives": stats.keep_alives,
+    });
+    ([("content-type", "application/json")], json.to_string()).into_response()
 }
 
 /// The event stream. A reconnecting browser sends the id of the last counter it saw
 /// in `Last-Event-ID` (raw UTF-8, which `ssewire::last_event_id` decodes); anything
 /// that is not one of our counters starts over at 1.
-async fn events(headers: HeaderMap, keep_alive: KeepAlive) -> Response<Body> {
+async fn events(headers: HeaderMap, keep_alive: KeepAlive, group: StreamGroup) -> Response<Body> {
     let last_seen = ssewire::last_event_id(&headers)
         .ok()
         .flatten()
         .and_then(|id| id.to_string().parse::<u64>().ok());
     // `SseBody` is a stream of `Bytes` chunks, which axum's `Body` takes as is;
     // `sse_response` adds the status and headers (and never `Connection`).
-    let body = SseBody::new(events_after(last_seen)).with_keep_alive(keep_alive);
+    let body = SseBody::new(events_after(last_seen))
+        .with_keep_alive(keep_alive)
+        .with_group(&group);
     ssewire::sse_response(Body::from_stream(body))
 }
 
@@ -206,6 +267,10 @@ const PAGE: &str = r#"<!doctype html>
   table { width: 100%; border-collapse: collapse; background: #fff; border-radius: .6rem; box-shadow: 0 1px 3px #0002; }
   th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #edf0f5; font-size: .85rem; vertical-align: top; }
   td:last-child { white-space: pre-wrap; font-family: ui-monospace, monospace; }
+  #panel { display: flex; align-items: center; gap: 1.2rem; margin-top: 1rem; }
+  #panel .card { display: flex; align-items: center; gap: 1rem; }
+  #sparkline { width: 240px; height: 40px; background: #f7f9fc; border-radius: .3rem; }
+  #sparkline polyline { fill: none; stroke: #2b6cd4; stroke-width: 1.5; }
 </style>
 </head>
 <body>
@@ -222,6 +287,13 @@ counter carries on where it stopped.</p>
   <section class="card"><h3><code>counter</code> events, with ids</h3><div id="counter" class="big">–</div>
     <div>lastEventId: <code id="last-id">–</code></div></section>
   <section class="card"><h3><code>message</code> events, multi-line</h3><pre id="message">–</pre></section>
+</div>
+<h2>Server counters <small>(<code>/stats</code>; also <code>/metrics</code> for Prometheus)</small></h2>
+<div id="panel">
+  <section class="card"><h3>streams open</h3><div id="open-streams" class="big">–</div></section>
+  <section class="card"><h3>events sent / s</h3>
+    <svg id="sparkline" viewBox="0 0 240 40" preserveAspectRatio="none"><polyline points=""></polyline></svg>
+    <div id="rate" class="big">–</div></section>
 </div>
 <h2>Counter values received</h2>
 <div id="counters" data-all=""></div>
@@ -275,6 +347,27 @@ source.addEventListener("open", () => {
   $("connections").textContent = connections > 1 ? `connection #${connections}` : "";
   setStatus("open", "open");
 });
+// The live panel: the server's counters once a second; events/s from the difference.
+const rates = [];
+let lastEvents = null;
+async function pollStats() {
+  try {
+    const stats = await (await fetch("/stats")).json();
+    $("open-streams").textContent = stats.open;
+    if (lastEvents !== null) rates.push(Math.max(0, stats.events - lastEvents));
+    lastEvents = stats.events;
+    while (rates.length > 60) rates.shift();
+    $("rate").textContent = rates.length ? rates[rates.length - 1] : "–";
+    const top = Math.max(1, ...rates);
+    const points = rates.map((r, i) => `${(i * 240 / 59).toFixed(1)},${(38 - r * 36 / top).toFixed(1)}`);
+    document.querySelector('#sparkline polyline').setAttribute("points", points.join(" "));
+  } catch (_) {
+    $("open-streams").textContent = "?"; // the server is down; the next poll retries
+  }
+}
+pollStats();
+setInterval(pollStats, 1000);
+
 source.addEventListener("error", () => {
   // The browser reconnects by itself unless the server answered something other
   // than an event stream (a 204, say).

@@ -198,6 +198,7 @@ mod ring;
 mod shared;
 mod stats;
 mod subscriber;
+mod telemetry;
 mod topic;
 
 pub use config::{Config, IdPolicy, LagPolicy};

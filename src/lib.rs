@@ -10,7 +10,8 @@
 //!   [`EncodedEvent`] to encode once and send the same bytes to many clients;
 //! - [`SseBody`]: any `Stream` of events or encoded events as a body (a `Stream` of
 //!   `Bytes`, an `http_body::Body`, an axum response, an actix-web responder), with
-//!   [`KeepAlive`], graceful shutdown and a maximum lifetime;
+//!   [`KeepAlive`], graceful shutdown and a maximum lifetime, and counters per
+//!   [`StreamGroup`] (streams open, why they closed, events, bytes, latency);
 //! - HTTP helpers: [`sse_response`], [`last_event_id`] / [`parse_last_event_id`] (and
 //!   the `LastEventId` extractor for axum and actix-web), [`no_content_response`],
 //!   [`accepts_event_stream`];
@@ -99,6 +100,8 @@
 //!   character scan) → [`EncodedEvent`];
 //! - `body` ([`SseBody`]: coalescing, errors, shutdown, lifetime) with `keep_alive`
 //!   (one timer wheel per [`KeepAlive`]) on a runtime-agnostic `timer` ([`Timer`]);
+//! - `observe` ([`StreamGroup`], [`StreamStats`], [`CloseReason`]: the counters a
+//!   body keeps when it opts in, and their `metrics` export), hooked into `body`;
 //! - `headers` (response headers, `Accept`, `Last-Event-ID`) with the framework glue
 //!   in `axum` and `actix`;
 //! - `decode` (lines → fields → [`MessageEvent`]s, and [`DecodeStream`]);
@@ -206,6 +209,8 @@
 //! | `client-hyper` / `client-hyper-rustls` / `client-reqwest` | transports for it on hyper-util's client (plain, or HTTPS with rustls) and on reqwest |
 //! | `memchr` | SIMD search of long data lines (encoder and decoder) |
 //! | `simdutf8` | SIMD UTF-8 validation in the decoder |
+//! | `metrics` | the counters of every [`StreamGroup`] (and of the hub) as `ssewire_*` metrics of the `metrics` facade |
+//! | `tracing` | `tracing` events: streams opened and closed (with the [`CloseReason`]), hub resume outcomes and lag actions, broker reconnects |
 //!
 //! None is on by default: the core depends only on `bytes`, `futures-core`,
 //! `pin-project-lite`, `http` and `thiserror`.
@@ -240,6 +245,7 @@ pub mod hub;
 #[cfg(feature = "json")]
 mod json;
 mod keep_alive;
+mod observe;
 mod scan;
 #[cfg_attr(not(feature = "broadcast"), allow(dead_code))]
 mod sync;
@@ -262,6 +268,7 @@ pub use headers::{
     DEFAULT_LAST_EVENT_ID_LIMIT, LAST_EVENT_ID, SSE_HEADERS,
 };
 pub use keep_alive::KeepAlive;
+pub use observe::{CloseReason, DeliveryLatency, StreamGroup, StreamStats};
 #[cfg(feature = "tokio")]
 pub use timer::TokioTimer;
 pub use timer::{Sleep, Timer};

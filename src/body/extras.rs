@@ -13,6 +13,7 @@ use bytes::Bytes;
 
 use super::item::OutgoingEvent;
 use crate::event::Event;
+use crate::observe::{CloseReason, Observer};
 use crate::timer::{Sleep, Timer};
 
 pub(super) struct Extras<E> {
@@ -23,6 +24,8 @@ pub(super) struct Extras<E> {
     pub(super) shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     pub(super) lifetime: Option<Lifetime>,
     pub(super) on_error: OnError<E>,
+    /// The body's [`StreamGroup`](crate::StreamGroup), if it has one (see `hooks`).
+    pub(super) observer: Option<Observer>,
 }
 
 pub(super) enum Lifetime {
@@ -54,15 +57,25 @@ impl<E> Default for Extras<E> {
             shutdown: None,
             lifetime: None,
             on_error: OnError::End(None),
+            observer: None,
         }
     }
 }
 
 impl<E> Extras<E> {
     /// Whether the shutdown signal fired or the lifetime is over.
+    #[inline]
     pub(super) fn poll_stop(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.shutdown.is_none() && self.lifetime.is_none() {
+            return false; // the common case for extras: no stop configured
+        }
+        self.poll_stop_slow(cx)
+    }
+
+    fn poll_stop_slow(&mut self, cx: &mut Context<'_>) -> bool {
         if let Some(signal) = self.shutdown.as_mut() {
             if signal.as_mut().poll(cx).is_ready() {
+                self.observe_end(CloseReason::Shutdown);
                 return true;
             }
         }
@@ -77,6 +90,7 @@ impl<E> Extras<E> {
         }
         if let Some(Lifetime::Running(sleep)) = self.lifetime.as_mut() {
             if sleep.as_mut().poll(cx).is_ready() {
+                self.observe_end(CloseReason::Lifetime);
                 return true;
             }
         }

@@ -4,9 +4,12 @@
 //!   becomes;
 //! - `sse_body`: [`SseBody`] and its polling (coalescing, keep-alive, the end);
 //! - `options`: its `with_*` configuration;
-//! - `extras`: the rarely used options, kept out of line.
+//! - `extras`: the rarely used options, kept out of line;
+//! - `hooks`: where the body tells its [`StreamGroup`](crate::StreamGroup) what it
+//!   did (one call per chunk, one at the end; the drop is the group's own).
 
 mod extras;
+mod hooks;
 mod item;
 mod options;
 mod sse_body;

@@ -11,6 +11,7 @@ use super::item::{ErrorOf, SseItem};
 use super::sse_body::SseBody;
 use crate::event::Event;
 use crate::keep_alive::KeepAlive;
+use crate::observe::{Observer, StreamGroup};
 use crate::timer::Timer;
 
 impl<S> SseBody<S>
@@ -231,5 +232,48 @@ where
     pub fn with_abort_on_error(mut self) -> Self {
         self.extras_mut().on_error = OnError::Abort;
         self
+    }
+
+    /// Counts this body in `group` (see [`StreamGroup`] and
+    /// [`StreamStats`](crate::StreamStats)): it opens at the body's first poll (when
+    /// the server starts sending it, right after the response head; a body dropped
+    /// before that is not counted), and closes when the body is dropped, with the
+    /// first [`CloseReason`](crate::CloseReason) it met (`ClientGone` if none: the
+    /// server dropped it while it was still streaming). Every chunk handed to the
+    /// server counts its events and bytes. A body without a group pays nothing.
+    ///
+    /// ```
+    /// use futures_util::StreamExt;
+    /// use ssewire::{CloseReason, Event, SseBody, StreamGroup};
+    ///
+    /// # futures_executor::block_on(async {
+    /// let group = StreamGroup::new("feed");
+    /// let mut body = SseBody::new(futures_util::stream::pending::<Event>())
+    ///     .with_open_event(Event::new().comment("hi"))
+    ///     .with_group(&group);
+    /// body.next().await; // the opening event: the stream is open
+    /// drop(body); // the client went away
+    /// let stats = group.stats();
+    /// assert_eq!((stats.open, stats.closed_by(CloseReason::ClientGone)), (0, 1));
+    /// # });
+    /// ```
+    pub fn with_group(mut self, group: &StreamGroup) -> Self {
+        self.extras_mut().observer = Some(Observer::new(group));
+        self
+    }
+
+    /// The [`StreamGroup`] the body counts in, if any.
+    ///
+    /// ```
+    /// let group = ssewire::StreamGroup::new("feed");
+    /// let body = ssewire::SseBody::new(futures_util::stream::empty::<ssewire::Event>());
+    /// assert!(body.group().is_none());
+    /// assert_eq!(body.with_group(&group).group().map(|g| g.label()), Some("feed"));
+    /// ```
+    pub fn group(&self) -> Option<&StreamGroup> {
+        self.extras
+            .as_deref()
+            .and_then(|extras| extras.observer.as_ref())
+            .map(Observer::group)
     }
 }

@@ -10,6 +10,7 @@ use futures_core::Stream;
 use pin_project_lite::pin_project;
 
 use super::extras::{Extras, OnError};
+use super::hooks::{observe_chunk, observe_error, observe_keep_alive, observe_stream_end};
 use super::item::{ErrorOf, OutgoingEvent, SseItem};
 use crate::keep_alive::KeepAliveState;
 
@@ -175,13 +176,14 @@ where
         }
 
         if let Some(extras) = this.extras.as_deref_mut() {
-            if let Some(opening) = extras.opening.take() {
+            extras.observe_poll();
+            if let Some(opening) = extras.take_opening() {
                 *this.state = State::Streaming { active: true };
                 return Poll::Ready(Some(Ok(opening)));
             }
             if extras.poll_stop(cx) {
                 *this.state = State::Done;
-                return Poll::Ready(extras.farewell.take().map(Ok));
+                return Poll::Ready(extras.take_farewell().map(Ok));
             }
         }
 
@@ -191,9 +193,11 @@ where
         let max_chunk = *this.max_chunk as usize;
         let mut single: Option<Bytes> = None;
         let mut ended = false;
-        // An event that did not fit in the last chunk opens this one.
+        let mut events = 0u32; // events in the chunk, for the group
+                               // An event that did not fit in the last chunk opens this one.
         if let Some(held) = this.extras.as_deref_mut().and_then(|x| x.held.take()) {
             single = Some(held.into_bytes());
+            events += 1;
         }
         while !matches!(&single, Some(first) if first.len() >= max_chunk.min(ALONE_FROM)) {
             let event: OutgoingEvent = match this.stream.as_mut().poll_next(cx) {
@@ -206,6 +210,7 @@ where
                     Ok(event) => event,
                     Err(err) => {
                         ended = true;
+                        observe_error(this.extras);
                         let on_error = this.extras.as_deref_mut().map(|x| &mut x.on_error);
                         match on_error {
                             Some(OnError::Event(to_event)) => to_event(err).into(),
@@ -222,6 +227,7 @@ where
                     }
                 },
             };
+            events += 1;
             if single.is_none() && this.buf.is_empty() {
                 single = Some(event.into_bytes());
             } else {
@@ -238,6 +244,7 @@ where
                     // It overflows the chunk, or is large enough to go alone: it
                     // opens the next chunk instead, uncopied.
                     this.extras.get_or_insert_with(Box::default).held = Some(event);
+                    events -= 1;
                     break;
                 }
                 if let Some(first) = single.take() {
@@ -259,11 +266,13 @@ where
         };
         if ended {
             *this.state = State::Ending;
+            observe_stream_end(this.extras);
         }
         if let Some(chunk) = chunk {
             if !ended {
                 *this.state = State::Streaming { active: true };
             }
+            observe_chunk(this.extras, events, &chunk);
             return Poll::Ready(Some(Ok(chunk)));
         }
         if ended {
@@ -279,6 +288,7 @@ where
         if let Some(keep_alive) = this.keep_alive.as_mut() {
             if let State::Streaming { active } = this.state {
                 if let Poll::Ready(message) = keep_alive.poll_idle(cx, active) {
+                    observe_keep_alive(this.extras, &message);
                     return Poll::Ready(Some(Ok(message)));
                 }
             }

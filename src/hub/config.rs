@@ -68,6 +68,7 @@ pub struct Config {
     lag_policy: LagPolicy,
     id_policy: IdPolicy,
     first_id: Option<u64>,
+    topic_label: bool,
 }
 
 impl Default for Config {
@@ -124,6 +125,7 @@ impl Config {
             lag_policy: Self::DEFAULT_LAG_POLICY,
             id_policy: Self::DEFAULT_ID_POLICY,
             first_id: None,
+            topic_label: false,
         }
     }
 
@@ -277,6 +279,30 @@ impl Config {
     pub const fn first_id(&self) -> Option<u64> {
         self.first_id
     }
+
+    /// Labels the hub's metrics (feature `metrics`: `ssewire_hub_*`) and tracing
+    /// events (feature `tracing`) with the name of the [`Hub`](super::Hub) topic
+    /// (a lone [`Topic`](super::Topic) has no name). Off by default: a label per topic
+    /// makes one time series per topic, fine for a few fixed topics, not for one per
+    /// user or per room.
+    ///
+    /// ```
+    /// let config = ssewire::hub::Config::new().with_topic_label(true);
+    /// assert!(config.topic_label());
+    /// ```
+    pub const fn with_topic_label(mut self, on: bool) -> Self {
+        self.topic_label = on;
+        self
+    }
+
+    /// Whether the hub's metrics and tracing events carry the topic's name.
+    ///
+    /// ```
+    /// assert!(!ssewire::hub::Config::new().topic_label());
+    /// ```
+    pub const fn topic_label(&self) -> bool {
+        self.topic_label
+    }
 }
 
 impl fmt::Debug for Config {
@@ -289,6 +315,7 @@ impl fmt::Debug for Config {
             .field("lag_policy", &self.lag_policy)
             .field("id_policy", &self.id_policy)
             .field("first_id", &self.first_id)
+            .field("topic_label", &self.topic_label)
             .finish()
     }
 }

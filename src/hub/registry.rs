@@ -93,7 +93,7 @@ impl Hub {
         if let Some(topic) = topics.by_name.get(name) {
             return topic.clone();
         }
-        let topic = Topic::new(self.inner.config);
+        let topic = Topic::with_name(self.inner.config, Some(name));
         if let Some(farewell) = &topics.closed {
             topic.close_encoded(farewell.clone());
         }

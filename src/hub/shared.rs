@@ -17,6 +17,7 @@ use super::notice::Notice;
 use super::resume::{plan, Resume};
 use super::ring::Ring;
 use super::stats::Stats;
+use super::telemetry::Telemetry;
 
 pub(super) struct Shared {
     pub(super) config: Config,
@@ -27,6 +28,8 @@ pub(super) struct Shared {
     next_position: Mutex<u64>,
     /// `Topic` handles alive; the topic closes when it reaches zero.
     pub(super) handles: AtomicUsize,
+    /// Metrics and tracing (features `metrics`, `tracing`; empty without them).
+    pub(super) telemetry: Telemetry,
 }
 
 struct State {
@@ -50,6 +53,9 @@ pub(super) enum Step {
     },
     /// Its stream ends, after this farewell if there is one.
     End(Option<EncodedEvent>),
+    /// Its stream ends for lagging ([`LagPolicy::Disconnect`]), after this farewell
+    /// if the topic is closed and has one.
+    LagEnd(Option<EncodedEvent>),
     Pending,
 }
 
@@ -62,8 +68,9 @@ pub(super) struct Start {
 }
 
 impl Shared {
-    pub(super) fn new(config: Config, first: u64) -> Self {
+    pub(super) fn new(config: Config, first: u64, name: Option<&str>) -> Self {
         Shared {
+            telemetry: Telemetry::new(&config, name),
             config,
             state: Mutex::new(State {
                 ring: Ring::new(first),
@@ -112,6 +119,7 @@ impl Shared {
             }
         };
         wakers.wake();
+        self.telemetry.published();
         position
     }
 
@@ -140,6 +148,8 @@ impl Shared {
             Resume::HistoryLost { .. } => stats.history_lost += 1,
             _ => {}
         }
+        drop(state);
+        self.telemetry.subscribed(&resume);
         Start {
             cursor,
             resume,
@@ -174,6 +184,7 @@ impl Shared {
             state.waiters.unregister(&mut cursor.slot)
         };
         drop(displaced); // outside the lock, as in `poll`
+        self.telemetry.left();
     }
 
     /// Counts an event the subscriber made itself (a notice).
@@ -261,7 +272,7 @@ impl State {
                 return match config.lag_policy() {
                     LagPolicy::Disconnect => {
                         self.stats.disconnected_for_lag += 1;
-                        self.end(cursor, displaced)
+                        Step::LagEnd(self.end(cursor, displaced))
                     }
                     LagPolicy::SkipAhead => {
                         *displaced = self.waiters.unregister(&mut cursor.slot);
@@ -294,20 +305,20 @@ impl State {
             }
         }
         if self.closed.is_some() {
-            return self.end(cursor, displaced);
+            return Step::End(self.end(cursor, displaced));
         }
         *displaced = self.waiters.register(&mut cursor.slot, waker);
         Step::Pending
     }
 
     /// Ends a subscriber: the farewell of a closed topic, if any, then nothing.
-    fn end(&mut self, cursor: &mut Cursor, displaced: &mut Option<Waker>) -> Step {
+    fn end(&mut self, cursor: &mut Cursor, displaced: &mut Option<Waker>) -> Option<EncodedEvent> {
         *displaced = self.waiters.unregister(&mut cursor.slot);
         let farewell = self.closed.clone().flatten();
         if let Some(farewell) = &farewell {
             self.stats.events_sent += 1;
             self.stats.bytes_sent += farewell.len() as u64;
         }
-        Step::End(farewell)
+        farewell
     }
 }

@@ -16,6 +16,7 @@ use super::cursor::{Batch, Cursor};
 use super::notice::{Notice, HISTORY_LOST, LAGGED};
 use super::resume::{LostReason, Resume};
 use super::shared::{Shared, Start, Step};
+use super::telemetry::LagAction;
 
 /// One client's view of a [`Topic`](super::Topic): a stream of the topic's events,
 /// starting where [`Topic::subscribe`](super::Topic::subscribe) put it.
@@ -201,6 +202,7 @@ impl Stream for Subscriber {
         {
             Step::Event(event) => Poll::Ready(Some(event)),
             Step::Lagged { missed, id } => {
+                this.shared.telemetry.lag(LagAction::SkipAhead, missed);
                 // Built and encoded here, without the topic's lock.
                 let event = Notice::Lagged { missed }.encode(id);
                 this.shared.count_sent(event.len());
@@ -209,6 +211,17 @@ impl Stream for Subscriber {
             Step::End(farewell) => {
                 this.status.end();
                 this.batch = None;
+                Poll::Ready(farewell)
+            }
+            Step::LagEnd(farewell) => {
+                this.shared.telemetry.lag(LagAction::Disconnect, 0);
+                this.status.end();
+                this.batch = None;
+                if farewell.is_none() {
+                    // The stream ends in this very poll: a body with a group counts
+                    // it as closed for lag (see `observe::lag`).
+                    crate::observe::lag::note();
+                }
                 Poll::Ready(farewell)
             }
             Step::Pending => {

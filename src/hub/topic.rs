@@ -50,9 +50,15 @@ impl Topic {
     /// assert_eq!(topic.config().history(), 16);
     /// ```
     pub fn new(config: Config) -> Self {
+        Self::with_name(config, None)
+    }
+
+    /// A topic of a hub, named `name` (for the metrics and tracing label, see
+    /// [`Config::with_topic_label`]).
+    pub(super) fn with_name(config: Config, name: Option<&str>) -> Self {
         let first = config.first_id().unwrap_or_else(clock_micros);
         Topic {
-            shared: Arc::new(Shared::new(config, first)),
+            shared: Arc::new(Shared::new(config, first, name)),
         }
     }
 

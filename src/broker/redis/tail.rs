@@ -101,6 +101,13 @@ async fn run(weak: Weak<Shared>, shard: usize) {
         // Full jitter on the upper half: between backoff/2 and backoff.
         let half = backoff / 2;
         let jitter = Duration::from_nanos(random_u64() % (half.as_nanos() as u64).max(1));
+        #[cfg(feature = "tracing")]
+        tracing::warn!(
+            target: "ssewire::broker",
+            shard,
+            retry_in_ms = u64::try_from((half + jitter).as_millis()).unwrap_or(u64::MAX),
+            "broker tail connection lost or failed; reconnecting"
+        );
         tokio::time::sleep(half + jitter).await;
         backoff = (backoff * 2).min(max_backoff.max(FIRST_BACKOFF));
     }
@@ -120,6 +127,8 @@ async fn connect(shared: &Shared) -> Result<(MultiplexedConnection, i64), RedisE
         .query_async(&mut connection)
         .await?;
     bump(&shared.counters.tail_connects, 1);
+    #[cfg(feature = "tracing")]
+    tracing::debug!(target: "ssewire::broker", "broker tail connected");
     Ok((connection, id))
 }
 
