@@ -240,6 +240,7 @@ pub mod hub;
 #[cfg(feature = "json")]
 mod json;
 mod keep_alive;
+mod limits;
 mod scan;
 #[cfg_attr(not(feature = "broadcast"), allow(dead_code))]
 mod sync;
@@ -262,6 +263,7 @@ pub use headers::{
     DEFAULT_LAST_EVENT_ID_LIMIT, LAST_EVENT_ID, SSE_HEADERS,
 };
 pub use keep_alive::KeepAlive;
+pub use limits::{Cap, ConnectionLimiter, ConnectionPermit, Limits, Refused};
 #[cfg(feature = "tokio")]
 pub use timer::TokioTimer;
 pub use timer::{Sleep, Timer};

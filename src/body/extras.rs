@@ -23,6 +23,8 @@ pub(super) struct Extras<E> {
     pub(super) shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     pub(super) lifetime: Option<Lifetime>,
     pub(super) on_error: OnError<E>,
+    /// A connection limiter's place, given back when the body is dropped.
+    pub(super) permit: Option<crate::limits::ConnectionPermit>,
 }
 
 pub(super) enum Lifetime {
@@ -54,6 +56,7 @@ impl<E> Default for Extras<E> {
             shutdown: None,
             lifetime: None,
             on_error: OnError::End(None),
+            permit: None,
         }
     }
 }
@@ -85,7 +88,7 @@ impl<E> Extras<E> {
 }
 
 /// A uniformly spread duration in `[0, max)`, from std's per-process random hash keys.
-fn random_up_to(max: Duration) -> Duration {
+pub(crate) fn random_up_to(max: Duration) -> Duration {
     use std::hash::{BuildHasher, Hasher};
     let nanos = max.as_nanos();
     if nanos == 0 {

@@ -68,6 +68,10 @@ pub struct Config {
     lag_policy: LagPolicy,
     id_policy: IdPolicy,
     first_id: Option<u64>,
+    max_subscribers: Option<usize>,
+    max_topic_subscribers: Option<usize>,
+    retry_after: Duration,
+    retry_jitter: Duration,
 }
 
 impl Default for Config {
@@ -124,6 +128,10 @@ impl Config {
             lag_policy: Self::DEFAULT_LAG_POLICY,
             id_policy: Self::DEFAULT_ID_POLICY,
             first_id: None,
+            max_subscribers: None,
+            max_topic_subscribers: None,
+            retry_after: crate::Limits::DEFAULT_RETRY_AFTER,
+            retry_jitter: crate::Limits::DEFAULT_RETRY_JITTER,
         }
     }
 
@@ -279,6 +287,99 @@ impl Config {
     }
 }
 
+/// Subscriber caps, checked by [`Topic::try_subscribe`](super::Topic::try_subscribe)
+/// (see [`ConnectionLimiter`](crate::ConnectionLimiter) for caps per user or address).
+impl Config {
+    /// At most `max` subscribers at once across the whole [`Hub`](super::Hub) (for a
+    /// lone [`Topic`](super::Topic), across that topic). Past it,
+    /// [`Topic::try_subscribe`](super::Topic::try_subscribe) refuses with
+    /// [`Cap::Global`](crate::Cap::Global) (`503`). Every subscriber counts, also
+    /// those made with [`Topic::subscribe`](super::Topic::subscribe), which is never
+    /// refused. Default: no cap.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().with_max_subscribers(10_000).max_subscribers(), Some(10_000));
+    /// ```
+    pub const fn with_max_subscribers(mut self, max: usize) -> Self {
+        self.max_subscribers = Some(max);
+        self
+    }
+
+    /// At most `max` subscribers at once on each topic. Past it,
+    /// [`Topic::try_subscribe`](super::Topic::try_subscribe) refuses with
+    /// [`Cap::Topic`](crate::Cap::Topic) (`503`). Default: no cap.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().with_max_topic_subscribers(500).max_topic_subscribers(), Some(500));
+    /// ```
+    pub const fn with_max_topic_subscribers(mut self, max: usize) -> Self {
+        self.max_topic_subscribers = Some(max);
+        self
+    }
+
+    /// The least `Retry-After` of a refusal (whole seconds, rounded up). Default:
+    /// [`Limits::DEFAULT_RETRY_AFTER`](crate::Limits::DEFAULT_RETRY_AFTER), 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = ssewire::hub::Config::new().with_retry_after(Duration::from_secs(20));
+    /// assert_eq!(config.retry_after(), Duration::from_secs(20));
+    /// ```
+    pub const fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = after;
+        self
+    }
+
+    /// A random part, up to `jitter`, added to each refusal's `Retry-After`. Default:
+    /// [`Limits::DEFAULT_RETRY_JITTER`](crate::Limits::DEFAULT_RETRY_JITTER), 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = ssewire::hub::Config::new().with_retry_jitter(Duration::ZERO);
+    /// assert_eq!(config.retry_jitter(), Duration::ZERO);
+    /// ```
+    pub const fn with_retry_jitter(mut self, jitter: Duration) -> Self {
+        self.retry_jitter = jitter;
+        self
+    }
+
+    /// The cap on subscribers across the hub, if any.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().max_subscribers(), None);
+    /// ```
+    pub const fn max_subscribers(&self) -> Option<usize> {
+        self.max_subscribers
+    }
+
+    /// The cap on subscribers of one topic, if any.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().max_topic_subscribers(), None);
+    /// ```
+    pub const fn max_topic_subscribers(&self) -> Option<usize> {
+        self.max_topic_subscribers
+    }
+
+    /// The least `Retry-After` of a refusal.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().retry_after(), ssewire::Limits::DEFAULT_RETRY_AFTER);
+    /// ```
+    pub const fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+
+    /// The most random time added to a refusal's `Retry-After`.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().retry_jitter(), ssewire::Limits::DEFAULT_RETRY_JITTER);
+    /// ```
+    pub const fn retry_jitter(&self) -> Duration {
+        self.retry_jitter
+    }
+}
+
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -289,6 +390,10 @@ impl fmt::Debug for Config {
             .field("lag_policy", &self.lag_policy)
             .field("id_policy", &self.id_policy)
             .field("first_id", &self.first_id)
+            .field("max_subscribers", &self.max_subscribers)
+            .field("max_topic_subscribers", &self.max_topic_subscribers)
+            .field("retry_after", &self.retry_after)
+            .field("retry_jitter", &self.retry_jitter)
             .finish()
     }
 }
