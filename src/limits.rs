@@ -111,7 +111,6 @@ use crate::sync::lock;
 /// With no cap set, every connection is admitted (and counted).
 ///
 /// ```
-/// use std::time::Duration;
 /// use ssewire::Limits;
 ///
 /// let limits = Limits::new().with_max_connections(5_000).with_max_per_key(3);
@@ -324,13 +323,13 @@ impl fmt::Display for Cap {
 /// assert_eq!(refused.retry_after(), Duration::from_secs(5));
 /// assert_eq!(
 ///     refused.to_string(),
-///     "connection refused: the server's cap of 1 open is reached; retry after 5 s"
+///     "connection refused: the server's cap (1 open at once) is reached; retry after 5 s"
 /// );
 /// # Ok::<(), ssewire::Refused>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "connection refused: {cap} of {limit} open is reached; retry after {} s",
+    "connection refused: {cap} ({limit} open at once) is reached; retry after {} s",
     self.retry_after.as_secs()
 )]
 #[non_exhaustive]
@@ -749,7 +748,7 @@ mod tests {
         let response: Response<String> = limiter.try_acquire(()).unwrap_err().to_response();
         assert!(response
             .body()
-            .starts_with("connection refused: the server's cap of 0"));
+            .starts_with("connection refused: the server's cap (0 open"));
     }
 
     #[test]
