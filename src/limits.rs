@@ -1,97 +1,7 @@
 //! Connection limits: a global cap and a per-key cap on open event streams, and the
 //! typed refusal ([`Refused`]) to answer with `429` or `503` and `Retry-After`.
 //!
-//! An event stream lives for hours, and each one holds a socket, a file descriptor
-//! and some memory. [`ConnectionLimiter`] bounds them: at most
-//! [`Limits::with_max_connections`] streams open at once, and at most
-//! [`Limits::with_max_per_key`] for one key (a user id, an IP address, a tenant: the
-//! application picks it). [`ConnectionLimiter::try_acquire`] either admits the
-//! connection with a [`ConnectionPermit`], which gives its place back when it is
-//! dropped, or refuses it with a [`Refused`] that says which cap and turns into the
-//! response. Hand the permit to the body ([`SseBody::with_permit`](crate::SseBody::with_permit)):
-//! the body is dropped when the client goes away, however it goes (clean close,
-//! reset, server shutdown, end of stream), and the place is free again at once.
-//!
-//! The hub has the same caps for its subscribers, with the same refusal:
-//! `hub::Config::with_max_subscribers` and `with_max_topic_subscribers`, checked by
-//! `Topic::try_subscribe`.
-//!
-//! ```
-//! use std::time::Duration;
-//! use ssewire::{ConnectionLimiter, Event, Limits, SseBody};
-//!
-//! let limiter: ConnectionLimiter<String> = ConnectionLimiter::new(
-//!     Limits::new()
-//!         .with_max_connections(10_000)
-//!         .with_max_per_key(4) // per user
-//!         .with_retry_after(Duration::from_secs(10))
-//!         .with_retry_jitter(Duration::ZERO),
-//! );
-//!
-//! // In a handler, once the user is known (authenticate first, then count):
-//! fn events(
-//!     limiter: &ConnectionLimiter<String>,
-//!     user: &str,
-//! ) -> Result<SseBody<impl futures_core::Stream<Item = Event>>, ssewire::Refused> {
-//!     let permit = limiter.try_acquire(user.to_owned())?; // Err: answer it (429 here)
-//!     let events = futures_util::stream::pending::<Event>();
-//!     Ok(SseBody::new(events).with_permit(permit)) // the place is held as long as the body
-//! }
-//!
-//! let streams: Vec<_> = (0..4).map(|_| events(&limiter, "alice").unwrap()).collect();
-//! let refused = events(&limiter, "alice").unwrap_err();
-//! assert_eq!(refused.status(), http::StatusCode::TOO_MANY_REQUESTS);
-//! assert_eq!(refused.retry_after(), Duration::from_secs(10));
-//! let response: http::Response<String> = refused.to_response();
-//! assert_eq!(response.headers()["retry-after"], "10");
-//! assert_eq!(response.headers()["cache-control"], "no-store");
-//!
-//! drop(streams); // the clients went away
-//! assert_eq!(limiter.open(), 0);
-//! assert!(events(&limiter, "alice").is_ok());
-//! ```
-//!
-//! # What a refused browser does, and why not 204
-//!
-//! The WHATWG spec's rule for `EventSource`: if the response's status is not 200, or
-//! its `Content-Type` is not `text/event-stream`, the browser *fails the
-//! connection*: `readyState` becomes `CLOSED`, one `error` event fires, and it does
-//! **not** reconnect, ever. That holds for 429 and 503 as much as for 204. (Only a
-//! network error, or the end of a 200 response, makes it reconnect by itself; during
-//! that `error` event `readyState` is `CONNECTING`.) `EventSource` exposes neither
-//! the status nor `Retry-After`, so a page that must stay connected retries itself:
-//!
-//! ```js
-//! function connect(url, onEvent, delay = 1000) {
-//!   const source = new EventSource(url);
-//!   source.onopen = () => { delay = 1000; };
-//!   source.onmessage = onEvent;
-//!   source.onerror = () => {
-//!     if (source.readyState !== EventSource.CLOSED) return; // the browser retries itself
-//!     // Refused (429/503), or any other non-200: the browser gave up. Come back later,
-//!     // with jitter so that a fleet of pages does not come back all at once.
-//!     const wait = delay / 2 + Math.random() * delay;
-//!     setTimeout(() => connect(url, onEvent, Math.min(delay * 2, 60000)), wait);
-//!   };
-//!   return source;
-//! }
-//! ```
-//!
-//! So why 429/503 and not 204? The status is not for the browser's `EventSource`
-//! alone:
-//!
-//! - **204 means "done for good".** The spec names it as the way to tell a client to
-//!   stop reconnecting, and clients that see statuses treat it so: this crate's
-//!   `client::EventSource` ends on it, but retries a 429 or 503 after its
-//!   `Retry-After` (with `client::Config::with_retry_server_errors(true)`), as
-//!   fetch-based clients can. A page that uses 204 to mean "nothing more for you"
-//!   cannot tell that from "come back later" if you shed load with it.
-//! - **204 is a success.** Access logs, dashboards, alerting and load balancers count
-//!   2xx as served: shedding load with it hides the overload. A 503 (the server is
-//!   full) or a 429 (this user or address has too many streams open) is seen as what
-//!   it is, and carries `Retry-After`.
-//! - Both refusals are answered before any event, with `Cache-Control: no-store`, so no
-//!   cache keeps them.
+//! The types are documented on [`ConnectionLimiter`], which has the whole picture.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -246,6 +156,11 @@ impl Limits {
     pub const fn retry_jitter(&self) -> Duration {
         self.retry_jitter
     }
+
+    /// A refusal by `cap` (whose limit is `limit`), with this `Retry-After`.
+    pub(crate) fn refuse(&self, cap: Cap, limit: usize) -> Refused {
+        Refused::new(cap, limit, self.retry_after, self.retry_jitter)
+    }
 }
 
 /// Which cap refused a connection (see [`Refused::cap`]).
@@ -306,7 +221,7 @@ impl fmt::Display for Cap {
 /// The response is `503 Service Unavailable` ([`Cap::Global`], [`Cap::Topic`]) or
 /// `429 Too Many Requests` ([`Cap::PerKey`]), with `Retry-After` in seconds and
 /// `Cache-Control: no-store`. Never answer a refusal with 204: see the
-/// [module docs](crate::ConnectionLimiter#what-a-refused-browser-does-and-why-not-204)
+/// [`ConnectionLimiter` docs](crate::ConnectionLimiter#what-a-refused-browser-does-and-why-not-204)
 /// for what browsers do with each.
 ///
 /// ```
@@ -424,8 +339,104 @@ impl Refused {
 }
 
 /// Counts open connections, globally and per key, and refuses those past the caps of
-/// its [`Limits`] (see the [module docs](self) for the whole picture, and what to
-/// answer).
+/// its [`Limits`] with a [`Refused`] to answer with `429` or `503` and `Retry-After`.
+///
+/// An event stream lives for hours, and each one holds a socket, a file descriptor
+/// and some memory. [`ConnectionLimiter`] bounds them: at most
+/// [`Limits::with_max_connections`] streams open at once, and at most
+/// [`Limits::with_max_per_key`] for one key (a user id, an IP address, a tenant: the
+/// application picks it). [`ConnectionLimiter::try_acquire`] either admits the
+/// connection with a [`ConnectionPermit`], which gives its place back when it is
+/// dropped, or refuses it with a [`Refused`] that says which cap and turns into the
+/// response. Hand the permit to the body ([`SseBody::with_permit`](crate::SseBody::with_permit)):
+/// the body is dropped when the client goes away, however it goes (clean close,
+/// reset, server shutdown, end of stream), and the place is free again at once.
+///
+/// The hub has the same caps for its subscribers, with the same refusal:
+/// `hub::Config::with_max_subscribers` and `with_max_topic_subscribers`, checked by
+/// `Topic::try_subscribe`.
+///
+/// ```
+/// use std::time::Duration;
+/// use ssewire::{ConnectionLimiter, Event, Limits, SseBody};
+///
+/// let limiter: ConnectionLimiter<String> = ConnectionLimiter::new(
+///     Limits::new()
+///         .with_max_connections(10_000)
+///         .with_max_per_key(4) // per user
+///         .with_retry_after(Duration::from_secs(10))
+///         .with_retry_jitter(Duration::ZERO),
+/// );
+///
+/// // In a handler, once the user is known (authenticate first, then count):
+/// fn events(
+///     limiter: &ConnectionLimiter<String>,
+///     user: &str,
+/// ) -> Result<SseBody<impl futures_core::Stream<Item = Event>>, ssewire::Refused> {
+///     let permit = limiter.try_acquire(user.to_owned())?; // Err: answer it (429 here)
+///     let events = futures_util::stream::pending::<Event>();
+///     Ok(SseBody::new(events).with_permit(permit)) // the place is held as long as the body
+/// }
+///
+/// let streams: Vec<_> = (0..4).map(|_| events(&limiter, "alice").unwrap()).collect();
+/// let refused = events(&limiter, "alice").unwrap_err();
+/// assert_eq!(refused.status(), http::StatusCode::TOO_MANY_REQUESTS);
+/// assert_eq!(refused.retry_after(), Duration::from_secs(10));
+/// let response: http::Response<String> = refused.to_response();
+/// assert_eq!(response.headers()["retry-after"], "10");
+/// assert_eq!(response.headers()["cache-control"], "no-store");
+///
+/// drop(streams); // the clients went away
+/// assert_eq!(limiter.open(), 0);
+/// assert!(events(&limiter, "alice").is_ok());
+/// ```
+///
+/// # What a refused browser does, and why not 204
+///
+/// The WHATWG spec's rule for `EventSource` (HTML, "Server-sent events", processing
+/// the response; redirects are followed first): if the status is not 200, or the
+/// `Content-Type` is not `text/event-stream`, the browser *fails the connection*:
+/// `readyState` becomes `CLOSED`, one `error` event fires, and that `EventSource`
+/// never reconnects. That holds for 429 and 503 exactly as for 204. Only a network
+/// error, or the end of a 200 response, makes it *reestablish* the connection by
+/// itself (after its reconnection time); during that `error` event `readyState` is
+/// `CONNECTING`. `EventSource` exposes neither the status nor `Retry-After`, so a
+/// page that must stay connected opens a new `EventSource` itself (which sends no
+/// `Last-Event-ID`: pass the last id in the URL if the server should resume):
+///
+/// ```js
+/// function connect(url, onEvent, delay = 1000) {
+///   const source = new EventSource(url);
+///   source.onopen = () => { delay = 1000; };
+///   source.onmessage = onEvent;
+///   source.onerror = () => {
+///     if (source.readyState !== EventSource.CLOSED) return; // the browser retries itself
+///     // Refused (429/503), or any other non-200: the browser gave up. Come back later,
+///     // with jitter so that a fleet of pages does not come back all at once.
+///     const wait = delay / 2 + Math.random() * delay;
+///     setTimeout(() => connect(url, onEvent, Math.min(delay * 2, 60000)), wait);
+///   };
+///   return source;
+/// }
+/// ```
+///
+/// So why 429/503 and not 204? The status is not for the browser's `EventSource`
+/// alone:
+///
+/// - **204 means "done for good".** The spec names it as the way to tell a client to
+///   stop reconnecting, and clients that see statuses treat it so: this crate's
+///   `client::EventSource` ends on it, but retries a 429 or 503 after its
+///   `Retry-After` (with `client::Config::with_retry_server_errors(true)`), as
+///   fetch-based clients can. A page that uses 204 to mean "nothing more for you"
+///   cannot tell that from "come back later" if you shed load with it.
+/// - **204 is a success.** Access logs, dashboards, alerting and load balancers count
+///   2xx as served: shedding load with it hides the overload. A 503 (the server is
+///   full) or a 429 (this user or address has too many streams open) is seen as what
+///   it is, and carries `Retry-After`.
+/// - Both refusals are answered before any event, with `Cache-Control: no-store`, so no
+///   cache keeps them.
+///
+/// # Keys
 ///
 /// The key is anything the application chooses that is `Hash + Eq + Clone`: a user
 /// id (`u64`, `String`, `Arc<str>`), an `IpAddr`, `()` for a global cap only. Clones
@@ -611,8 +622,7 @@ where
     }
 
     fn refuse(&self, cap: Cap, limit: usize) -> Refused {
-        let limits = &self.inner.limits;
-        Refused::new(cap, limit, limits.retry_after, limits.retry_jitter)
+        self.inner.limits.refuse(cap, limit)
     }
 }
 

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 
 #[path = "common/raw_http.rs"]
 mod raw_http;
-use raw_http::{open, wait_for, Opened, WAIT};
+use raw_http::{open, wait_for, Opened};
 
 /// `/events?user=NAME`: one stream per permit of the limiter.
 async fn limited(

@@ -68,10 +68,8 @@ pub struct Config {
     lag_policy: LagPolicy,
     id_policy: IdPolicy,
     first_id: Option<u64>,
-    max_subscribers: Option<usize>,
-    max_topic_subscribers: Option<usize>,
-    retry_after: Duration,
-    retry_jitter: Duration,
+    /// The subscriber caps: the hub's as the global cap, a topic's as the per-key cap.
+    caps: crate::Limits,
 }
 
 impl Default for Config {
@@ -128,10 +126,7 @@ impl Config {
             lag_policy: Self::DEFAULT_LAG_POLICY,
             id_policy: Self::DEFAULT_ID_POLICY,
             first_id: None,
-            max_subscribers: None,
-            max_topic_subscribers: None,
-            retry_after: crate::Limits::DEFAULT_RETRY_AFTER,
-            retry_jitter: crate::Limits::DEFAULT_RETRY_JITTER,
+            caps: crate::Limits::new(),
         }
     }
 
@@ -301,7 +296,7 @@ impl Config {
     /// assert_eq!(ssewire::hub::Config::new().with_max_subscribers(10_000).max_subscribers(), Some(10_000));
     /// ```
     pub const fn with_max_subscribers(mut self, max: usize) -> Self {
-        self.max_subscribers = Some(max);
+        self.caps = self.caps.with_max_connections(max);
         self
     }
 
@@ -313,7 +308,7 @@ impl Config {
     /// assert_eq!(ssewire::hub::Config::new().with_max_topic_subscribers(500).max_topic_subscribers(), Some(500));
     /// ```
     pub const fn with_max_topic_subscribers(mut self, max: usize) -> Self {
-        self.max_topic_subscribers = Some(max);
+        self.caps = self.caps.with_max_per_key(max);
         self
     }
 
@@ -326,7 +321,7 @@ impl Config {
     /// assert_eq!(config.retry_after(), Duration::from_secs(20));
     /// ```
     pub const fn with_retry_after(mut self, after: Duration) -> Self {
-        self.retry_after = after;
+        self.caps = self.caps.with_retry_after(after);
         self
     }
 
@@ -339,7 +334,7 @@ impl Config {
     /// assert_eq!(config.retry_jitter(), Duration::ZERO);
     /// ```
     pub const fn with_retry_jitter(mut self, jitter: Duration) -> Self {
-        self.retry_jitter = jitter;
+        self.caps = self.caps.with_retry_jitter(jitter);
         self
     }
 
@@ -349,7 +344,7 @@ impl Config {
     /// assert_eq!(ssewire::hub::Config::new().max_subscribers(), None);
     /// ```
     pub const fn max_subscribers(&self) -> Option<usize> {
-        self.max_subscribers
+        self.caps.max_connections()
     }
 
     /// The cap on subscribers of one topic, if any.
@@ -358,7 +353,7 @@ impl Config {
     /// assert_eq!(ssewire::hub::Config::new().max_topic_subscribers(), None);
     /// ```
     pub const fn max_topic_subscribers(&self) -> Option<usize> {
-        self.max_topic_subscribers
+        self.caps.max_per_key()
     }
 
     /// The least `Retry-After` of a refusal.
@@ -367,7 +362,7 @@ impl Config {
     /// assert_eq!(ssewire::hub::Config::new().retry_after(), ssewire::Limits::DEFAULT_RETRY_AFTER);
     /// ```
     pub const fn retry_after(&self) -> Duration {
-        self.retry_after
+        self.caps.retry_after()
     }
 
     /// The most random time added to a refusal's `Retry-After`.
@@ -376,7 +371,12 @@ impl Config {
     /// assert_eq!(ssewire::hub::Config::new().retry_jitter(), ssewire::Limits::DEFAULT_RETRY_JITTER);
     /// ```
     pub const fn retry_jitter(&self) -> Duration {
-        self.retry_jitter
+        self.caps.retry_jitter()
+    }
+
+    /// The caps as [`Limits`](crate::Limits) (the topic's as the per-key cap).
+    pub(super) const fn caps(&self) -> &crate::Limits {
+        &self.caps
     }
 }
 
@@ -390,10 +390,10 @@ impl fmt::Debug for Config {
             .field("lag_policy", &self.lag_policy)
             .field("id_policy", &self.id_policy)
             .field("first_id", &self.first_id)
-            .field("max_subscribers", &self.max_subscribers)
-            .field("max_topic_subscribers", &self.max_topic_subscribers)
-            .field("retry_after", &self.retry_after)
-            .field("retry_jitter", &self.retry_jitter)
+            .field("max_subscribers", &self.max_subscribers())
+            .field("max_topic_subscribers", &self.max_topic_subscribers())
+            .field("retry_after", &self.retry_after())
+            .field("retry_jitter", &self.retry_jitter())
             .finish()
     }
 }

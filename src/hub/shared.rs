@@ -134,8 +134,7 @@ impl Shared {
         backlog: usize,
     ) -> Result<Start, Refused> {
         let config = &self.config;
-        let refuse =
-            |cap, limit| Refused::new(cap, limit, config.retry_after(), config.retry_jitter());
+        let refuse = |cap, limit| config.caps().refuse(cap, limit);
         match config.max_subscribers() {
             Some(max) => {
                 let admitted =
