@@ -125,6 +125,37 @@ impl ResponseError for LastEventIdError {
     }
 }
 
+/// A [`Refused`](crate::Refused) connection is a `429 Too Many Requests` (per-key cap)
+/// or `503 Service Unavailable` response with `Retry-After` (seconds),
+/// `Cache-Control: no-store` and the message as a text body, the same answer as with
+/// axum; a handler can use `?` on
+/// [`ConnectionLimiter::try_acquire`](crate::ConnectionLimiter::try_acquire).
+///
+/// ```
+/// use actix_web::ResponseError;
+/// use ssewire::{ConnectionLimiter, Limits};
+///
+/// let limiter = ConnectionLimiter::new(Limits::new().with_max_per_key(0));
+/// let response = limiter.try_acquire("alice").unwrap_err().error_response();
+/// assert_eq!(response.status(), 429);
+/// assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
+/// assert!(response.headers().contains_key("retry-after"));
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+impl ResponseError for crate::Refused {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status().as_u16()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        HttpResponse::build(self.status_code())
+            .insert_header(("retry-after", self.retry_after().as_secs().to_string()))
+            .insert_header(("cache-control", "no-store"))
+            .content_type("text/plain; charset=utf-8")
+            .body(format!("{self}\n"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

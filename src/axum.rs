@@ -94,6 +94,27 @@ impl IntoResponse for LastEventIdError {
     }
 }
 
+/// A [`Refused`](crate::Refused) connection is a `429 Too Many Requests` (per-key cap)
+/// or `503 Service Unavailable` response, with `Retry-After` and
+/// `Cache-Control: no-store` (see [`Refused::to_response`](crate::Refused::to_response)),
+/// so a handler can use `?` on [`ConnectionLimiter::try_acquire`](crate::ConnectionLimiter::try_acquire).
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use ssewire::{ConnectionLimiter, Limits};
+///
+/// let limiter = ConnectionLimiter::new(Limits::new().with_max_connections(0));
+/// let response = limiter.try_acquire(()).unwrap_err().into_response();
+/// assert_eq!(response.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+/// assert!(response.headers().contains_key("retry-after"));
+/// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+impl IntoResponse for crate::Refused {
+    fn into_response(self) -> Response {
+        self.to_response::<axum_core::body::Body>()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

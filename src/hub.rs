@@ -183,6 +183,19 @@
 //! dropped, which is when the server drops the response body of a client that went
 //! away.
 //!
+//! # Caps
+//!
+//! [`Config::with_max_subscribers`] (across the hub) and
+//! [`Config::with_max_topic_subscribers`] (per topic) bound the subscribers open at
+//! once; [`Topic::try_subscribe`] admits a client within them or returns a
+//! [`Refused`](crate::Refused) to answer with `503` and `Retry-After`
+//! ([`Topic::subscribe`] is never refused, but counts). For a cap per user or per
+//! address, add a [`ConnectionLimiter`](crate::ConnectionLimiter) and keep its permit
+//! in the body ([`SseBody::with_permit`](crate::SseBody::with_permit)). Authorize the
+//! client for the topic before subscribing: the topic comes from the route and the
+//! authenticated user, never from the `Last-Event-ID`, which only positions the
+//! subscriber within the topic it is given.
+//!
 //! # Runtime
 //!
 //! The hub uses only `std` (a `Mutex` held for short, bounded sections, and the

@@ -245,6 +245,7 @@ pub mod hub;
 #[cfg(feature = "json")]
 mod json;
 mod keep_alive;
+mod limits;
 mod observe;
 mod scan;
 #[cfg_attr(not(feature = "broadcast"), allow(dead_code))]
@@ -268,6 +269,7 @@ pub use headers::{
     DEFAULT_LAST_EVENT_ID_LIMIT, LAST_EVENT_ID, SSE_HEADERS,
 };
 pub use keep_alive::KeepAlive;
+pub use limits::{Cap, ConnectionLimiter, ConnectionPermit, Limits, Refused};
 pub use observe::{CloseReason, DeliveryLatency, StreamGroup, StreamStats};
 #[cfg(feature = "tokio")]
 pub use timer::TokioTimer;

@@ -26,6 +26,8 @@ pub(super) struct Extras<E> {
     pub(super) on_error: OnError<E>,
     /// The body's [`StreamGroup`](crate::StreamGroup), if it has one (see `hooks`).
     pub(super) observer: Option<Observer>,
+    /// A connection limiter's place, given back when the body is dropped.
+    pub(super) permit: Option<crate::limits::ConnectionPermit>,
 }
 
 pub(super) enum Lifetime {
@@ -58,6 +60,7 @@ impl<E> Default for Extras<E> {
             lifetime: None,
             on_error: OnError::End(None),
             observer: None,
+            permit: None,
         }
     }
 }
@@ -99,7 +102,7 @@ impl<E> Extras<E> {
 }
 
 /// A uniformly spread duration in `[0, max)`, from std's per-process random hash keys.
-fn random_up_to(max: Duration) -> Duration {
+pub(crate) fn random_up_to(max: Duration) -> Duration {
     use std::hash::{BuildHasher, Hasher};
     let nanos = max.as_nanos();
     if nanos == 0 {

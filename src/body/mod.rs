@@ -14,5 +14,6 @@ mod item;
 mod options;
 mod sse_body;
 
+pub(crate) use extras::random_up_to;
 pub use item::{OutgoingEvent, SseItem};
 pub use sse_body::SseBody;

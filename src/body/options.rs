@@ -277,3 +277,42 @@ where
             .map(Observer::group)
     }
 }
+
+/// Connection limits (see [`ConnectionLimiter`](crate::ConnectionLimiter)).
+impl<S> SseBody<S>
+where
+    S: Stream,
+    S::Item: SseItem,
+{
+    /// Keeps `permit` (a [`ConnectionLimiter`](crate::ConnectionLimiter)'s place)
+    /// exactly as long as the body: the server drops the body when the response ends
+    /// or the client goes away (closed, reset, timed out), and the place is free again.
+    /// A body holds one permit; a second call gives the first one back.
+    ///
+    /// ```
+    /// use ssewire::{ConnectionLimiter, Event, Limits, SseBody};
+    ///
+    /// let limiter = ConnectionLimiter::new(Limits::new().with_max_per_key(1));
+    /// let body = SseBody::new(futures_util::stream::pending::<Event>())
+    ///     .with_permit(limiter.try_acquire("alice")?);
+    /// assert!(body.permit().is_some());
+    /// assert!(limiter.try_acquire("alice").is_err());
+    /// drop(body); // the client went away
+    /// assert!(limiter.try_acquire("alice").is_ok());
+    /// # Ok::<(), ssewire::Refused>(())
+    /// ```
+    pub fn with_permit(mut self, permit: crate::limits::ConnectionPermit) -> Self {
+        self.extras_mut().permit = Some(permit);
+        self
+    }
+
+    /// The permit the body holds, if any.
+    ///
+    /// ```
+    /// let body = ssewire::SseBody::new(futures_util::stream::empty::<ssewire::Event>());
+    /// assert!(body.permit().is_none());
+    /// ```
+    pub fn permit(&self) -> Option<&crate::limits::ConnectionPermit> {
+        self.extras.as_deref().and_then(|x| x.permit.as_ref())
+    }
+}

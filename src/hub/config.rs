@@ -69,6 +69,8 @@ pub struct Config {
     id_policy: IdPolicy,
     first_id: Option<u64>,
     topic_label: bool,
+    /// The subscriber caps: the hub's as the global cap, a topic's as the per-key cap.
+    caps: crate::Limits,
 }
 
 impl Default for Config {
@@ -126,6 +128,7 @@ impl Config {
             id_policy: Self::DEFAULT_ID_POLICY,
             first_id: None,
             topic_label: false,
+            caps: crate::Limits::new(),
         }
     }
 
@@ -305,6 +308,104 @@ impl Config {
     }
 }
 
+/// Subscriber caps, checked by [`Topic::try_subscribe`](super::Topic::try_subscribe)
+/// (see [`ConnectionLimiter`](crate::ConnectionLimiter) for caps per user or address).
+impl Config {
+    /// At most `max` subscribers at once across the whole [`Hub`](super::Hub) (for a
+    /// lone [`Topic`](super::Topic), across that topic). Past it,
+    /// [`Topic::try_subscribe`](super::Topic::try_subscribe) refuses with
+    /// [`Cap::Global`](crate::Cap::Global) (`503`). Every subscriber counts, also
+    /// those made with [`Topic::subscribe`](super::Topic::subscribe), which is never
+    /// refused. Default: no cap.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().with_max_subscribers(10_000).max_subscribers(), Some(10_000));
+    /// ```
+    pub const fn with_max_subscribers(mut self, max: usize) -> Self {
+        self.caps = self.caps.with_max_connections(max);
+        self
+    }
+
+    /// At most `max` subscribers at once on each topic. Past it,
+    /// [`Topic::try_subscribe`](super::Topic::try_subscribe) refuses with
+    /// [`Cap::Topic`](crate::Cap::Topic) (`503`). Default: no cap.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().with_max_topic_subscribers(500).max_topic_subscribers(), Some(500));
+    /// ```
+    pub const fn with_max_topic_subscribers(mut self, max: usize) -> Self {
+        self.caps = self.caps.with_max_per_key(max);
+        self
+    }
+
+    /// The least `Retry-After` of a refusal (whole seconds, rounded up). Default:
+    /// [`Limits::DEFAULT_RETRY_AFTER`](crate::Limits::DEFAULT_RETRY_AFTER), 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = ssewire::hub::Config::new().with_retry_after(Duration::from_secs(20));
+    /// assert_eq!(config.retry_after(), Duration::from_secs(20));
+    /// ```
+    pub const fn with_retry_after(mut self, after: Duration) -> Self {
+        self.caps = self.caps.with_retry_after(after);
+        self
+    }
+
+    /// A random part, up to `jitter`, added to each refusal's `Retry-After`. Default:
+    /// [`Limits::DEFAULT_RETRY_JITTER`](crate::Limits::DEFAULT_RETRY_JITTER), 5 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = ssewire::hub::Config::new().with_retry_jitter(Duration::ZERO);
+    /// assert_eq!(config.retry_jitter(), Duration::ZERO);
+    /// ```
+    pub const fn with_retry_jitter(mut self, jitter: Duration) -> Self {
+        self.caps = self.caps.with_retry_jitter(jitter);
+        self
+    }
+
+    /// The cap on subscribers across the hub, if any.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().max_subscribers(), None);
+    /// ```
+    pub const fn max_subscribers(&self) -> Option<usize> {
+        self.caps.max_connections()
+    }
+
+    /// The cap on subscribers of one topic, if any.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().max_topic_subscribers(), None);
+    /// ```
+    pub const fn max_topic_subscribers(&self) -> Option<usize> {
+        self.caps.max_per_key()
+    }
+
+    /// The least `Retry-After` of a refusal.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().retry_after(), ssewire::Limits::DEFAULT_RETRY_AFTER);
+    /// ```
+    pub const fn retry_after(&self) -> Duration {
+        self.caps.retry_after()
+    }
+
+    /// The most random time added to a refusal's `Retry-After`.
+    ///
+    /// ```
+    /// assert_eq!(ssewire::hub::Config::new().retry_jitter(), ssewire::Limits::DEFAULT_RETRY_JITTER);
+    /// ```
+    pub const fn retry_jitter(&self) -> Duration {
+        self.caps.retry_jitter()
+    }
+
+    /// The caps as [`Limits`](crate::Limits) (the topic's as the per-key cap).
+    pub(super) const fn caps(&self) -> &crate::Limits {
+        &self.caps
+    }
+}
+
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
@@ -316,6 +417,10 @@ impl fmt::Debug for Config {
             .field("id_policy", &self.id_policy)
             .field("first_id", &self.first_id)
             .field("topic_label", &self.topic_label)
+            .field("max_subscribers", &self.max_subscribers())
+            .field("max_topic_subscribers", &self.max_topic_subscribers())
+            .field("retry_after", &self.retry_after())
+            .field("retry_jitter", &self.retry_jitter())
             .finish()
     }
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::encoded::EncodedEvent;
@@ -46,6 +47,8 @@ pub struct Hub {
 struct HubInner {
     config: Config,
     topics: Mutex<Topics>,
+    /// Subscribers alive across every topic, for [`Config::with_max_subscribers`].
+    open: Arc<AtomicUsize>,
 }
 
 #[derive(Default)]
@@ -67,6 +70,7 @@ impl Hub {
             inner: Arc::new(HubInner {
                 config,
                 topics: Mutex::default(),
+                open: Arc::default(),
             }),
         }
     }
@@ -93,7 +97,7 @@ impl Hub {
         if let Some(topic) = topics.by_name.get(name) {
             return topic.clone();
         }
-        let topic = Topic::with_name(self.inner.config, Some(name));
+        let topic = Topic::with_name(self.inner.config, Some(name), Arc::clone(&self.inner.open));
         if let Some(farewell) = &topics.closed {
             topic.close_encoded(farewell.clone());
         }

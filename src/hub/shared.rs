@@ -1,14 +1,15 @@
 //! What a topic's handles and its subscribers share: the history, the waiting
 //! subscribers and the counters, under one lock, and the steps that read them.
 
-use std::sync::atomic::AtomicUsize;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::Instant;
 
 use crate::encoded::EncodedEvent;
 use crate::event::Event;
 use crate::fields::EventId;
+use crate::limits::{Cap, Refused};
 use crate::sync::{lock, WakerList};
 
 use super::config::{Config, IdPolicy, LagPolicy};
@@ -30,6 +31,9 @@ pub(super) struct Shared {
     pub(super) handles: AtomicUsize,
     /// Metrics and tracing (features `metrics`, `tracing`; empty without them).
     pub(super) telemetry: Telemetry,
+    /// Subscribers alive across the hub (the topic's own count for a lone topic),
+    /// for [`Config::with_max_subscribers`].
+    open: Arc<AtomicUsize>,
 }
 
 struct State {
@@ -68,7 +72,12 @@ pub(super) struct Start {
 }
 
 impl Shared {
-    pub(super) fn new(config: Config, first: u64, name: Option<&str>) -> Self {
+    pub(super) fn new(
+        config: Config,
+        first: u64,
+        name: Option<&str>,
+        open: Arc<AtomicUsize>,
+    ) -> Self {
         Shared {
             telemetry: Telemetry::new(&config, name),
             config,
@@ -80,6 +89,7 @@ impl Shared {
             }),
             next_position: Mutex::new(first),
             handles: AtomicUsize::new(1),
+            open,
         }
     }
 
@@ -125,36 +135,48 @@ impl Shared {
 
     /// Places a new subscriber after `last_event_id`.
     pub(super) fn subscribe(&self, last_event_id: Option<&EventId>, backlog: usize) -> Start {
+        self.open.fetch_add(1, Ordering::AcqRel);
+        let start = self.lock().subscribe(&self.config, last_event_id, backlog);
+        self.telemetry.subscribed(&start.resume);
+        start
+    }
+
+    /// [`Shared::subscribe`] within the caps of the configuration.
+    pub(super) fn try_subscribe(
+        &self,
+        last_event_id: Option<&EventId>,
+        backlog: usize,
+    ) -> Result<Start, Refused> {
         let config = &self.config;
+        let refuse = |cap, limit| config.caps().refuse(cap, limit);
+        match config.max_subscribers() {
+            Some(max) => {
+                let admitted =
+                    self.open
+                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                            (open < max).then_some(open + 1)
+                        });
+                if admitted.is_err() {
+                    return Err(refuse(Cap::Global, max));
+                }
+            }
+            None => {
+                self.open.fetch_add(1, Ordering::AcqRel);
+            }
+        }
         let mut state = self.lock();
-        if config.history_age().is_some() {
-            state.ring.expire(config, Instant::now());
+        if let Some(max) = config.max_topic_subscribers() {
+            let here = state.stats.subscribed - state.stats.unsubscribed;
+            if here >= max as u64 {
+                drop(state);
+                self.open.fetch_sub(1, Ordering::AcqRel);
+                return Err(refuse(Cap::Topic, max));
+            }
         }
-        let ring = &state.ring;
-        let located = ring.locate(config.id_policy(), last_event_id);
-        let (next, resume) = plan(located, ring.front(), ring.head(), backlog);
-        let notice = match resume {
-            Resume::HistoryLost { reason } => Some((
-                Notice::HistoryLost(reason),
-                ring.id_before(config.id_policy(), next),
-            )),
-            _ => None,
-        };
-        let cursor = Cursor::new(next, ring.head());
-        let stats = &mut state.stats;
-        stats.subscribed += 1;
-        match resume {
-            Resume::Exact { .. } => stats.resumed += 1,
-            Resume::HistoryLost { .. } => stats.history_lost += 1,
-            _ => {}
-        }
+        let start = state.subscribe(config, last_event_id, backlog);
         drop(state);
-        self.telemetry.subscribed(&resume);
-        Start {
-            cursor,
-            resume,
-            notice,
-        }
+        self.telemetry.subscribed(&start.resume);
+        Ok(start)
     }
 
     /// The next step for a subscriber at `cursor`, registering `waker` when there is
@@ -183,6 +205,7 @@ impl Shared {
             state.stats.unsubscribed += 1;
             state.waiters.unregister(&mut cursor.slot)
         };
+        self.open.fetch_sub(1, Ordering::AcqRel);
         drop(displaced); // outside the lock, as in `poll`
         self.telemetry.left();
     }
@@ -236,6 +259,41 @@ impl Shared {
 }
 
 impl State {
+    /// Places a new subscriber after `last_event_id` (see [`Shared::subscribe`]).
+    fn subscribe(
+        &mut self,
+        config: &Config,
+        last_event_id: Option<&EventId>,
+        backlog: usize,
+    ) -> Start {
+        if config.history_age().is_some() {
+            self.ring.expire(config, Instant::now());
+        }
+        let ring = &self.ring;
+        let located = ring.locate(config.id_policy(), last_event_id);
+        let (next, resume) = plan(located, ring.front(), ring.head(), backlog);
+        let notice = match resume {
+            Resume::HistoryLost { reason } => Some((
+                Notice::HistoryLost(reason),
+                ring.id_before(config.id_policy(), next),
+            )),
+            _ => None,
+        };
+        let cursor = Cursor::new(next, ring.head());
+        let stats = &mut self.stats;
+        stats.subscribed += 1;
+        match resume {
+            Resume::Exact { .. } => stats.resumed += 1,
+            Resume::HistoryLost { .. } => stats.history_lost += 1,
+            _ => {}
+        }
+        Start {
+            cursor,
+            resume,
+            notice,
+        }
+    }
+
     fn stats(&self) -> Stats {
         let mut stats = self.stats;
         stats.topics = 1;

@@ -1,12 +1,13 @@
 //! One feed: publish once, every subscriber reads the same encoded bytes.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::event::Event;
 use crate::fields::EventId;
+use crate::limits::Refused;
 
 use super::config::Config;
 use super::shared::Shared;
@@ -50,15 +51,16 @@ impl Topic {
     /// assert_eq!(topic.config().history(), 16);
     /// ```
     pub fn new(config: Config) -> Self {
-        Self::with_name(config, None)
+        Self::with_name(config, None, Arc::default())
     }
 
-    /// A topic of a hub, named `name` (for the metrics and tracing label, see
-    /// [`Config::with_topic_label`]).
-    pub(super) fn with_name(config: Config, name: Option<&str>) -> Self {
+    /// A topic named `name` (for the metrics and tracing label, see
+    /// [`Config::with_topic_label`]) whose subscribers are counted in `open` (a hub's
+    /// count, for [`Config::with_max_subscribers`]).
+    pub(super) fn with_name(config: Config, name: Option<&str>, open: Arc<AtomicUsize>) -> Self {
         let first = config.first_id().unwrap_or_else(clock_micros);
         Topic {
-            shared: Arc::new(Shared::new(config, first, name)),
+            shared: Arc::new(Shared::new(config, first, name, open)),
         }
     }
 
@@ -159,6 +161,61 @@ impl Topic {
         let last_event_id = last_event_id.filter(|id| !id.is_empty());
         let start = self.shared.subscribe(last_event_id, backlog);
         Subscriber::new(Arc::clone(&self.shared), start)
+    }
+
+    /// Like [`Topic::subscribe`], but within the caps of the configuration: at most
+    /// [`Config::with_max_topic_subscribers`] on this topic and
+    /// [`Config::with_max_subscribers`] across the hub (every subscriber counts,
+    /// those made with [`Topic::subscribe`] too). Call it after the client is
+    /// authenticated and authorized for this topic, before the response starts.
+    ///
+    /// # Errors
+    ///
+    /// [`Refused`] with [`Cap::Topic`](crate::Cap::Topic) or
+    /// [`Cap::Global`](crate::Cap::Global) (both `503 Service Unavailable`) and the
+    /// configured `Retry-After`: answer it with [`Refused::to_response`] (or return it
+    /// from an axum handler).
+    ///
+    /// ```
+    /// use ssewire::{hub::{Config, Topic}, Cap};
+    ///
+    /// let topic = Topic::new(Config::new().with_max_topic_subscribers(2));
+    /// let first = topic.try_subscribe(None)?;
+    /// let _second = topic.try_subscribe(None)?;
+    /// let refused = topic.try_subscribe(None).unwrap_err();
+    /// assert_eq!((refused.cap(), refused.limit()), (Cap::Topic, 2));
+    /// assert_eq!(refused.status(), http::StatusCode::SERVICE_UNAVAILABLE);
+    /// drop(first); // a client went away
+    /// assert!(topic.try_subscribe(None).is_ok());
+    /// # Ok::<(), ssewire::Refused>(())
+    /// ```
+    pub fn try_subscribe(&self, last_event_id: Option<&EventId>) -> Result<Subscriber, Refused> {
+        self.try_subscribe_with_backlog(last_event_id, 0)
+    }
+
+    /// [`Topic::subscribe_with_backlog`] within the caps, as [`Topic::try_subscribe`].
+    ///
+    /// # Errors
+    ///
+    /// [`Refused`], as [`Topic::try_subscribe`].
+    ///
+    /// ```
+    /// use ssewire::hub::{Config, Hub};
+    ///
+    /// let hub = Hub::new(Config::new().with_max_subscribers(1));
+    /// let _alice = hub.topic("a").try_subscribe_with_backlog(None, 10)?;
+    /// // The cap is across the hub: another topic is refused too.
+    /// assert_eq!(hub.topic("b").try_subscribe_with_backlog(None, 10).unwrap_err().cap(), ssewire::Cap::Global);
+    /// # Ok::<(), ssewire::Refused>(())
+    /// ```
+    pub fn try_subscribe_with_backlog(
+        &self,
+        last_event_id: Option<&EventId>,
+        backlog: usize,
+    ) -> Result<Subscriber, Refused> {
+        let last_event_id = last_event_id.filter(|id| !id.is_empty());
+        let start = self.shared.try_subscribe(last_event_id, backlog)?;
+        Ok(Subscriber::new(Arc::clone(&self.shared), start))
     }
 
     /// Ends every subscriber, now and later: graceful shutdown.
