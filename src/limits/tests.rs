@@ -1,0 +1,134 @@
+//! Unit tests of the limiter: exact caps, jitter bounds, memory, threads.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{Response, StatusCode};
+
+use super::*;
+use crate::sync::lock;
+
+fn no_jitter() -> Limits {
+    Limits::new().with_retry_jitter(Duration::ZERO)
+}
+
+#[test]
+fn refuses_exactly_past_each_cap() {
+    let limiter = ConnectionLimiter::new(no_jitter().with_max_connections(3).with_max_per_key(2));
+    let a1 = limiter.try_acquire("a").unwrap();
+    let _a2 = limiter.try_acquire("a").unwrap();
+    let refused = limiter.try_acquire("a").unwrap_err();
+    assert_eq!((refused.cap(), refused.limit()), (Cap::PerKey, 2));
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let _b1 = limiter.try_acquire("b").unwrap();
+    let refused = limiter.try_acquire("c").unwrap_err();
+    assert_eq!((refused.cap(), refused.limit()), (Cap::Global, 3));
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // A per-key refusal gave its global place back.
+    assert_eq!(limiter.open(), 3);
+    drop(a1);
+    assert_eq!(limiter.open_for("a"), 1);
+    let _c1 = limiter.try_acquire("c").unwrap();
+    assert!(limiter.try_acquire("a").is_err()); // global again
+}
+
+#[test]
+fn a_zero_cap_refuses_without_leaving_an_entry() {
+    let limiter = ConnectionLimiter::new(no_jitter().with_max_per_key(0));
+    assert_eq!(limiter.try_acquire(1u8).unwrap_err().cap(), Cap::PerKey);
+    assert_eq!((limiter.open(), limiter.keys()), (0, 0));
+}
+
+#[test]
+fn retry_after_is_whole_seconds_within_the_jitter() {
+    let limits = Limits::new()
+        .with_max_connections(0)
+        .with_retry_after(Duration::from_millis(200))
+        .with_retry_jitter(Duration::from_secs(3));
+    let limiter = ConnectionLimiter::new(limits);
+    for _ in 0..50 {
+        let after = limiter.try_acquire(()).unwrap_err().retry_after();
+        assert_eq!(after.subsec_nanos(), 0);
+        assert!((1..=4).contains(&after.as_secs()), "{after:?}");
+    }
+    let response: Response<String> = limiter.try_acquire(()).unwrap_err().to_response();
+    assert!(response
+        .body()
+        .starts_with("connection refused: the server's cap (0 open"));
+}
+
+#[test]
+fn the_map_gives_memory_back() {
+    let limiter = ConnectionLimiter::new(Limits::new().with_max_per_key(1));
+    let permits: Vec<_> = (0..10_000u32)
+        .map(|k| limiter.try_acquire(k).unwrap())
+        .collect();
+    assert_eq!(limiter.keys(), 10_000);
+    drop(permits);
+    assert_eq!(limiter.keys(), 0);
+    assert!(lock(&limiter.inner.per_key).capacity() <= 128);
+}
+
+#[test]
+fn permits_are_send_sync_and_debug() {
+    fn check<T: Send + Sync + fmt::Debug>() {}
+    check::<ConnectionPermit>();
+    check::<ConnectionLimiter<String>>();
+    check::<Refused>();
+    let limiter = ConnectionLimiter::new(Limits::new().with_max_per_key(1));
+    let permit = limiter.try_acquire(5u8).unwrap();
+    assert_eq!(
+        format!("{permit:?}"),
+        "ConnectionPermit { keyed: true, .. }"
+    );
+}
+
+/// Many threads acquire and release at once: never more than the caps are open,
+/// and everything returns to zero.
+#[test]
+fn concurrent_acquire_and_release_stays_within_the_caps() {
+    const GLOBAL: usize = 12;
+    const PER_KEY: usize = 3;
+    let limiter = ConnectionLimiter::new(
+        no_jitter()
+            .with_max_connections(GLOBAL)
+            .with_max_per_key(PER_KEY),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let live = Arc::new(AtomicUsize::new(0));
+    let live_per_key: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..4).map(|_| AtomicUsize::new(0)).collect());
+    let threads: Vec<_> = (0..16)
+        .map(|t| {
+            let limiter = limiter.clone();
+            let (live, per_key, stop) = (live.clone(), live_per_key.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut admitted = 0u32;
+                let mut i = 0usize;
+                while !stop.load(Ordering::Relaxed) || admitted == 0 {
+                    let key = (t + i) % 4;
+                    i += 1;
+                    if let Ok(permit) = limiter.try_acquire(key) {
+                        admitted += 1;
+                        let now = live.fetch_add(1, Ordering::SeqCst) + 1;
+                        let mine = per_key[key].fetch_add(1, Ordering::SeqCst) + 1;
+                        assert!(now <= GLOBAL, "{now} open");
+                        assert!(mine <= PER_KEY, "{mine} open for {key}");
+                        std::thread::yield_now();
+                        per_key[key].fetch_sub(1, Ordering::SeqCst);
+                        live.fetch_sub(1, Ordering::SeqCst);
+                        drop(permit);
+                    }
+                }
+                admitted
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    let admitted: u32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert!(admitted >= 16);
+    assert_eq!((limiter.open(), limiter.keys()), (0, 0));
+}
