@@ -320,7 +320,59 @@ fn summary() {
     }
 }
 
+/// Allocates and frees 8 MiB once, before anything is measured. glibc's malloc starts
+/// with a small heap and a low mmap threshold: until a large block has been freed, every
+/// allocation over 128 KiB is an `mmap` + `munmap` pair (page faults each time), and the
+/// heap is trimmed back after each large free. Freeing one 8 MiB block raises the
+/// dynamic mmap threshold and the trim threshold, so that every contender runs on a
+/// warm heap, as a long-running client does. Without it, whichever contender runs first
+/// pays the growth (peer rows 5–8× slower in the encode benches).
+fn warm_malloc() {
+    let block = black_box(vec![1u8; 8 << 20]);
+    drop(block);
+}
+
+/// One contender on one workload, `passes` times, in a function of its own so that
+/// `valgrind --tool=callgrind --toggle-collect=*measured_passes*` counts exactly the
+/// decoding (see [`callgrind_mode`]).
+#[inline(never)]
+fn measured_passes(run: Run, w: &Workload, passes: usize) -> usize {
+    (0..passes).map(|_| one_pass(run, w)).sum()
+}
+
+/// `SSEWIRE_DECODE_ONLY=<contender index>:<workload index>[:passes]`: runs just that
+/// (after one unmeasured pass) and exits, for instruction counts:
+///
+/// ```text
+/// SSEWIRE_DECODE_ONLY=0:0 valgrind --tool=callgrind --toggle-collect='*measured_passes*' \
+///     target/release/deps/decode-<hash>
+/// ```
+///
+/// Contenders: 0 ssewire `Decoder`, 1 `DecodeStream`, 2 eventsource-stream, 3 sse-stream,
+/// 4 russe; workloads: 0 small, 1 multiline, 2 large. Divide the count by the events
+/// of the workload times `passes`.
+fn callgrind_mode() -> bool {
+    let Ok(only) = std::env::var("SSEWIRE_DECODE_ONLY") else {
+        return false;
+    };
+    let parts: Vec<usize> = only.split(':').filter_map(|p| p.parse().ok()).collect();
+    let (c, w) = (parts[0], &workloads()[parts[1]]);
+    let passes = parts.get(2).copied().unwrap_or(1);
+    let run = CONTENDERS[c].1;
+    black_box(one_pass(run, w));
+    black_box(measured_passes(run, w, passes));
+    println!(
+        "{} on {}: {} events x {passes} passes",
+        CONTENDERS[c].0, w.name, w.events
+    );
+    true
+}
+
 fn main() {
+    warm_malloc();
+    if callgrind_mode() {
+        return;
+    }
     check_agreement();
     println!("all five decoders return the same events on every workload (checked)");
     let args: Vec<String> = std::env::args().collect();

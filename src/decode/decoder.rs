@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::error::DecodeError;
 use super::lines::{Lines, Next};
 use super::message::{Decoded, MessageEvent};
-use super::parser::Parser;
+use super::parser::{Parser, Step};
 
 /// An incremental, spec-exact decoder for `text/event-stream`.
 ///
@@ -275,10 +275,11 @@ impl Decoder {
     #[inline]
     pub fn next_event(&mut self) -> Result<Option<MessageEvent>, DecodeError> {
         loop {
-            match self.next_inner(false)? {
-                Some(Decoded::Event(event)) => return Ok(Some(event)),
-                Some(_) => {}
-                None => return Ok(None),
+            match self.next_step(false)? {
+                // Built right here, in the value returned (see `Step`).
+                Step::Event => return Ok(Some(self.parser.take_event())),
+                Step::Nothing => return Ok(None),
+                Step::ReconnectionTime(_) | Step::Comment(_) => {}
             }
         }
     }
@@ -299,7 +300,12 @@ impl Decoder {
     /// # Ok::<(), ssewire::DecodeError>(())
     /// ```
     pub fn next_decoded(&mut self) -> Result<Option<Decoded>, DecodeError> {
-        self.next_inner(true)
+        Ok(match self.next_step(true)? {
+            Step::Event => Some(Decoded::Event(self.parser.take_event())),
+            Step::ReconnectionTime(time) => Some(Decoded::ReconnectionTime(time)),
+            Step::Comment(text) => Some(Decoded::Comment(text)),
+            Step::Nothing => None,
+        })
     }
 
     /// Starts a new stream, as a browser does when it reconnects: drops all input not
@@ -322,15 +328,16 @@ impl Decoder {
         self.parser.reset();
     }
 
+    /// The next line that hands something out ([`Step::Nothing`]: more input is
+    /// needed).
     #[inline]
-    fn next_inner(&mut self, all: bool) -> Result<Option<Decoded>, DecodeError> {
+    fn next_step(&mut self, all: bool) -> Result<Step, DecodeError> {
         loop {
             match self.lines.next(self.parser.is_skipping()) {
-                Next::Line(line) => {
-                    if let Some(item) = self.parser.line(line, all)? {
-                        return Ok(Some(item));
-                    }
-                }
+                Next::Line(line) => match self.parser.line(line, all)? {
+                    Step::Nothing => {}
+                    step => return Ok(step),
+                },
                 Next::TooLong { offset } => {
                     self.parser.start_skipping();
                     return Err(DecodeError::LineTooLong {
@@ -338,7 +345,7 @@ impl Decoder {
                         offset,
                     });
                 }
-                Next::NeedMore => return Ok(None),
+                Next::NeedMore => return Ok(Step::Nothing),
             }
         }
     }
