@@ -542,6 +542,79 @@ mod tests {
         assert_eq!(d.next_event().unwrap().unwrap().last_event_id(), "1");
     }
 
+    /// A stream through every fast path: labels inline (22 bytes) and not (23, a
+    /// UUID), one-line and multi-line data, CR, CRLF, a BOM, invalid UTF-8 in each
+    /// field, a comment, an empty data field, and an unfinished event.
+    const EDGES: &[u8] = b"\xef\xbb\xbfevent: t\r\nid: 0123456789012345678901\rdata: a\n\n\
+        event: 01234567890123456789012\nid: 123e4567-e89b-12d3-a456-426614174000\n\
+        data: b\r\ndata: c\r\rid: \xff\nevent: \xfe\ndata: \xe2\x82\n\n: c\ndata\n\nevent: x\nid: y";
+
+    #[test]
+    fn the_fast_paths_decode_as_the_spec_says() {
+        let got: Vec<_> = decode_all(EDGES, EDGES.len())
+            .into_iter()
+            .map(|r| match r {
+                Ok(Decoded::Event(e)) => {
+                    format!("{}|{}|{}", e.event_type(), e.data(), e.last_event_id())
+                }
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "t|a|0123456789012345678901",
+                "01234567890123456789012|b\nc|123e4567-e89b-12d3-a456-426614174000",
+                "\u{fffd}|\u{fffd}|\u{fffd}",
+                "Ok(Comment(\"c\"))",
+                "message||\u{fffd}",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_cut_of_the_stream_gives_the_same_events() {
+        let whole = decode_all(EDGES, EDGES.len());
+        for cut in 0..=EDGES.len() {
+            let mut d = Decoder::new()
+                .with_max_line_size(64)
+                .with_max_event_size(100);
+            let mut got = Vec::new();
+            for piece in [&EDGES[..cut], &EDGES[cut..]] {
+                d.feed(Bytes::copy_from_slice(piece));
+                while let Some(x) = d.next_decoded().transpose() {
+                    got.push(x);
+                }
+            }
+            // Events compare equal by value: a label's inline buffer may hold bytes
+            // past its end (a copy of fixed size), which must never show.
+            assert_eq!(got, whole, "cut at {cut}");
+        }
+        for chunk in 1..8 {
+            assert_eq!(decode_all(EDGES, chunk), whole, "chunks of {chunk}");
+        }
+    }
+
+    #[test]
+    fn labels_at_the_end_of_a_chunk() {
+        // The type and the id end their chunk: the fixed-size copy cannot read past it.
+        for input in ["event: tick", "id: 7"] {
+            let mut d = Decoder::new();
+            d.feed(input);
+            assert!(d.next_event().unwrap().is_none());
+            d.feed("\ndata: x\n\n");
+            let e = d.next_event().unwrap().unwrap();
+            assert_eq!(
+                (e.event_type(), e.last_event_id()),
+                if input.starts_with('e') {
+                    ("tick", "")
+                } else {
+                    ("message", "7")
+                }
+            );
+        }
+    }
+
     #[test]
     fn fed_chunks_queue_up_in_order() {
         let mut d = Decoder::new();

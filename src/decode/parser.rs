@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::error::DecodeError;
 use super::lines::Line;
@@ -20,7 +20,7 @@ enum Data {
     /// One `data:` value, a slice of the line (see [`text::cut`]).
     One { value: Bytes, ascii: bool },
     /// Several values joined with LF.
-    Many { buf: BytesMut, ascii: bool },
+    Many { buf: Vec<u8>, ascii: bool },
 }
 
 impl Data {
@@ -209,7 +209,7 @@ impl Parser {
             // Appended in place: the common case of a multi-line event.
             Data::Many { buf, ascii } => {
                 buf.reserve(1 + value.len());
-                buf.extend_from_slice(b"\n");
+                buf.push(b'\n');
                 buf.extend_from_slice(value);
                 *ascii &= line.ascii;
             }
@@ -223,9 +223,9 @@ impl Parser {
                 value: first,
                 ascii,
             } => {
-                let mut buf = BytesMut::with_capacity((2 * new_len).max(self.data_hint));
+                let mut buf = Vec::with_capacity((2 * new_len).max(self.data_hint));
                 buf.extend_from_slice(first);
-                buf.extend_from_slice(b"\n");
+                buf.push(b'\n');
                 buf.extend_from_slice(value);
                 self.data = Data::Many {
                     buf,
@@ -260,7 +260,7 @@ impl Parser {
             Data::Many { buf, ascii } => {
                 self.data_hint = buf.len();
                 // Copied out if the buffer was sized for a much larger event.
-                Text::from_checked(text::freeze(buf), ascii)
+                Text::from_checked(text::freeze_vec(buf), ascii)
             }
             // Not after `Step::Event`; an empty event rather than a panic.
             Data::None => Text::default(),
