@@ -27,7 +27,8 @@
 //! follows with ns/event, GB/s and each peer's time divided by ssewire's (above 1:
 //! ssewire is faster), from interleaved rounds so that load from elsewhere hits all
 //! alike (median; `SSEWIRE_DECODE_ROUNDS`, default 15; `SSEWIRE_BENCH_NO_SUMMARY=1`
-//! skips it). Peers that are streams are compared with `DecodeStream`, the codec with
+//! skips it, `SSEWIRE_DECODE_SUMMARY_ONLY=1` skips divan and prints only the summary).
+//! `SSEWIRE_DECODE_ONLY` runs one contender for callgrind (see `callgrind_mode`). Peers that are streams are compared with `DecodeStream`, the codec with
 //! `Decoder`.
 
 use std::convert::Infallible;
@@ -376,7 +377,9 @@ fn main() {
     check_agreement();
     println!("all five decoders return the same events on every workload (checked)");
     let args: Vec<String> = std::env::args().collect();
-    divan::main();
+    if std::env::var_os("SSEWIRE_DECODE_SUMMARY_ONLY").is_none() {
+        divan::main();
+    }
     let listing = args.iter().any(|a| a == "--list" || a == "--test");
     if !listing && std::env::var_os("SSEWIRE_BENCH_NO_SUMMARY").is_none() {
         summary();
