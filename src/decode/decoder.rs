@@ -274,14 +274,32 @@ impl Decoder {
     /// ```
     #[inline]
     pub fn next_event(&mut self) -> Result<Option<MessageEvent>, DecodeError> {
+        Ok(if self.event_ready()? {
+            // Built right here, in the value returned (see `Step`).
+            Some(self.take_event())
+        } else {
+            None
+        })
+    }
+
+    /// Whether an event is ready for [`Decoder::take_event`] (`false`: more input is
+    /// needed). Comments and `retry` fields are applied and skipped.
+    #[inline]
+    pub(super) fn event_ready(&mut self) -> Result<bool, DecodeError> {
         loop {
             match self.next_step(false)? {
-                // Built right here, in the value returned (see `Step`).
-                Step::Event => return Ok(Some(self.parser.take_event())),
-                Step::Nothing => return Ok(None),
+                Step::Event => return Ok(true),
+                Step::Nothing => return Ok(false),
                 Step::ReconnectionTime(_) | Step::Comment(_) => {}
             }
         }
+    }
+
+    /// The event that [`Decoder::event_ready`] announced, built where the caller
+    /// returns it.
+    #[inline(always)]
+    pub(super) fn take_event(&mut self) -> MessageEvent {
+        self.parser.take_event()
     }
 
     /// Like [`next_event`](Decoder::next_event), and also returns valid `retry` fields
