@@ -26,9 +26,11 @@
 //! Divan prints the time per whole workload with events/s and bytes/s; a summary
 //! follows with ns/event, GB/s and each peer's time divided by ssewire's (above 1:
 //! ssewire is faster), from interleaved rounds so that load from elsewhere hits all
-//! alike (median; `SSEWIRE_DECODE_ROUNDS`, default 15; `SSEWIRE_BENCH_NO_SUMMARY=1`
-//! skips it). Peers that are streams are compared with `DecodeStream`, the codec with
-//! `Decoder`.
+//! alike (median, or the best round with `SSEWIRE_DECODE_STAT=best`;
+//! `SSEWIRE_DECODE_ROUNDS`, default 15; `SSEWIRE_BENCH_NO_SUMMARY=1` skips it,
+//! `SSEWIRE_DECODE_SUMMARY_ONLY=1` skips divan and prints only the summary). Peers
+//! that are streams are compared with `DecodeStream`, the codec with `Decoder`.
+//! `SSEWIRE_DECODE_ONLY` runs one contender for callgrind (see `callgrind_mode`).
 
 use std::convert::Infallible;
 use std::hint::black_box;
@@ -282,8 +284,12 @@ fn summary() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(15);
+    // On a shared machine, other jobs only ever add time: the best round is then the
+    // steadier figure (`SSEWIRE_DECODE_STAT=best`).
+    let best = std::env::var("SSEWIRE_DECODE_STAT").is_ok_and(|s| s == "best");
+    let stat = if best { "best" } else { "median" };
     println!();
-    println!("decode summary: median of {rounds} interleaved rounds, 16 KiB chunks");
+    println!("decode summary: {stat} of {rounds} interleaved rounds, 16 KiB chunks");
     println!("| workload | decoder | ns/event | GB/s | its time ÷ ssewire's |");
     println!("|---|---|---:|---:|---:|");
     for w in workloads() {
@@ -295,7 +301,16 @@ fn summary() {
                 times[i].push(start.elapsed());
             }
         }
-        let medians: Vec<Duration> = times.into_iter().map(median).collect();
+        let medians: Vec<Duration> = times
+            .into_iter()
+            .map(|v| {
+                if best {
+                    v.into_iter().min().unwrap_or_default()
+                } else {
+                    median(v)
+                }
+            })
+            .collect();
         // Peers are compared with the ssewire entry of the same shape: streams with
         // `DecodeStream`, the codec with `Decoder`.
         for (i, (name, _)) in CONTENDERS.iter().enumerate() {
@@ -320,11 +335,65 @@ fn summary() {
     }
 }
 
+/// Allocates and frees 8 MiB once, before anything is measured. glibc's malloc starts
+/// with a small heap and a low mmap threshold: until a large block has been freed, every
+/// allocation over 128 KiB is an `mmap` + `munmap` pair (page faults each time), and the
+/// heap is trimmed back after each large free. Freeing one 8 MiB block raises the
+/// dynamic mmap threshold and the trim threshold, so that every contender runs on a
+/// warm heap, as a long-running client does. Without it, whichever contender runs first
+/// pays the growth (peer rows 5–8× slower in the encode benches).
+fn warm_malloc() {
+    let block = black_box(vec![1u8; 8 << 20]);
+    drop(block);
+}
+
+/// One contender on one workload, `passes` times, in a function of its own so that
+/// `valgrind --tool=callgrind --toggle-collect=*measured_passes*` counts exactly the
+/// decoding (see [`callgrind_mode`]).
+#[inline(never)]
+fn measured_passes(run: Run, w: &Workload, passes: usize) -> usize {
+    (0..passes).map(|_| one_pass(run, w)).sum()
+}
+
+/// `SSEWIRE_DECODE_ONLY=<contender index>:<workload index>[:passes]`: runs just that
+/// (after one unmeasured pass) and exits, for instruction counts:
+///
+/// ```text
+/// SSEWIRE_DECODE_ONLY=0:0 valgrind --tool=callgrind --toggle-collect='*measured_passes*' \
+///     target/release/deps/decode-<hash>
+/// ```
+///
+/// Contenders: 0 ssewire `Decoder`, 1 `DecodeStream`, 2 eventsource-stream, 3 sse-stream,
+/// 4 russe; workloads: 0 small, 1 multiline, 2 large. Divide the count by the events
+/// of the workload times `passes`.
+fn callgrind_mode() -> bool {
+    let Ok(only) = std::env::var("SSEWIRE_DECODE_ONLY") else {
+        return false;
+    };
+    let parts: Vec<usize> = only.split(':').filter_map(|p| p.parse().ok()).collect();
+    let (c, w) = (parts[0], &workloads()[parts[1]]);
+    let passes = parts.get(2).copied().unwrap_or(1);
+    let run = CONTENDERS[c].1;
+    black_box(one_pass(run, w));
+    black_box(measured_passes(run, w, passes));
+    println!(
+        "{} on {}: {} events x {passes} passes",
+        CONTENDERS[c].0, w.name, w.events
+    );
+    true
+}
+
 fn main() {
+    warm_malloc();
+    if callgrind_mode() {
+        return;
+    }
     check_agreement();
     println!("all five decoders return the same events on every workload (checked)");
     let args: Vec<String> = std::env::args().collect();
-    divan::main();
+    if std::env::var_os("SSEWIRE_DECODE_SUMMARY_ONLY").is_none() {
+        divan::main();
+    }
     let listing = args.iter().any(|a| a == "--list" || a == "--test");
     if !listing && std::env::var_os("SSEWIRE_BENCH_NO_SUMMARY").is_none() {
         summary();

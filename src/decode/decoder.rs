@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::error::DecodeError;
 use super::lines::{Lines, Next};
 use super::message::{Decoded, MessageEvent};
-use super::parser::Parser;
+use super::parser::{Parser, Step};
 
 /// An incremental, spec-exact decoder for `text/event-stream`.
 ///
@@ -274,13 +274,32 @@ impl Decoder {
     /// ```
     #[inline]
     pub fn next_event(&mut self) -> Result<Option<MessageEvent>, DecodeError> {
+        Ok(if self.event_ready()? {
+            // Built right here, in the value returned (see `Step`).
+            Some(self.take_event())
+        } else {
+            None
+        })
+    }
+
+    /// Whether an event is ready for [`Decoder::take_event`] (`false`: more input is
+    /// needed). Comments and `retry` fields are applied and skipped.
+    #[inline]
+    pub(super) fn event_ready(&mut self) -> Result<bool, DecodeError> {
         loop {
-            match self.next_inner(false)? {
-                Some(Decoded::Event(event)) => return Ok(Some(event)),
-                Some(_) => {}
-                None => return Ok(None),
+            match self.next_step(false)? {
+                Step::Event => return Ok(true),
+                Step::Nothing => return Ok(false),
+                Step::ReconnectionTime(_) | Step::Comment(_) => {}
             }
         }
+    }
+
+    /// The event that [`Decoder::event_ready`] announced, built where the caller
+    /// returns it.
+    #[inline(always)]
+    pub(super) fn take_event(&mut self) -> MessageEvent {
+        self.parser.take_event()
     }
 
     /// Like [`next_event`](Decoder::next_event), and also returns valid `retry` fields
@@ -299,7 +318,12 @@ impl Decoder {
     /// # Ok::<(), ssewire::DecodeError>(())
     /// ```
     pub fn next_decoded(&mut self) -> Result<Option<Decoded>, DecodeError> {
-        self.next_inner(true)
+        Ok(match self.next_step(true)? {
+            Step::Event => Some(Decoded::Event(self.parser.take_event())),
+            Step::ReconnectionTime(time) => Some(Decoded::ReconnectionTime(time)),
+            Step::Comment(text) => Some(Decoded::Comment(text)),
+            Step::Nothing => None,
+        })
     }
 
     /// Starts a new stream, as a browser does when it reconnects: drops all input not
@@ -322,15 +346,16 @@ impl Decoder {
         self.parser.reset();
     }
 
+    /// The next line that hands something out ([`Step::Nothing`]: more input is
+    /// needed).
     #[inline]
-    fn next_inner(&mut self, all: bool) -> Result<Option<Decoded>, DecodeError> {
+    fn next_step(&mut self, all: bool) -> Result<Step, DecodeError> {
         loop {
             match self.lines.next(self.parser.is_skipping()) {
-                Next::Line(line) => {
-                    if let Some(item) = self.parser.line(line, all)? {
-                        return Ok(Some(item));
-                    }
-                }
+                Next::Line(line) => match self.parser.line(line, all)? {
+                    Step::Nothing => {}
+                    step => return Ok(step),
+                },
                 Next::TooLong { offset } => {
                     self.parser.start_skipping();
                     return Err(DecodeError::LineTooLong {
@@ -338,7 +363,7 @@ impl Decoder {
                         offset,
                     });
                 }
-                Next::NeedMore => return Ok(None),
+                Next::NeedMore => return Ok(Step::Nothing),
             }
         }
     }
@@ -533,6 +558,79 @@ mod tests {
         assert_eq!(d.last_event_id(), "1");
         d.feed("data: c\n\n");
         assert_eq!(d.next_event().unwrap().unwrap().last_event_id(), "1");
+    }
+
+    /// A stream through every fast path: labels inline (22 bytes) and not (23, a
+    /// UUID), one-line and multi-line data, CR, CRLF, a BOM, invalid UTF-8 in each
+    /// field, a comment, an empty data field, and an unfinished event.
+    const EDGES: &[u8] = b"\xef\xbb\xbfevent: t\r\nid: 0123456789012345678901\rdata: a\n\n\
+        event: 01234567890123456789012\nid: 123e4567-e89b-12d3-a456-426614174000\n\
+        data: b\r\ndata: c\r\rid: \xff\nevent: \xfe\ndata: \xe2\x82\n\n: c\ndata\n\nevent: x\nid: y";
+
+    #[test]
+    fn the_fast_paths_decode_as_the_spec_says() {
+        let got: Vec<_> = decode_all(EDGES, EDGES.len())
+            .into_iter()
+            .map(|r| match r {
+                Ok(Decoded::Event(e)) => {
+                    format!("{}|{}|{}", e.event_type(), e.data(), e.last_event_id())
+                }
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "t|a|0123456789012345678901",
+                "01234567890123456789012|b\nc|123e4567-e89b-12d3-a456-426614174000",
+                "\u{fffd}|\u{fffd}|\u{fffd}",
+                "Ok(Comment(\"c\"))",
+                "message||\u{fffd}",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_cut_of_the_stream_gives_the_same_events() {
+        let whole = decode_all(EDGES, EDGES.len());
+        for cut in 0..=EDGES.len() {
+            let mut d = Decoder::new()
+                .with_max_line_size(64)
+                .with_max_event_size(100);
+            let mut got = Vec::new();
+            for piece in [&EDGES[..cut], &EDGES[cut..]] {
+                d.feed(Bytes::copy_from_slice(piece));
+                while let Some(x) = d.next_decoded().transpose() {
+                    got.push(x);
+                }
+            }
+            // Events compare equal by value: a label's inline buffer may hold bytes
+            // past its end (a copy of fixed size), which must never show.
+            assert_eq!(got, whole, "cut at {cut}");
+        }
+        for chunk in 1..8 {
+            assert_eq!(decode_all(EDGES, chunk), whole, "chunks of {chunk}");
+        }
+    }
+
+    #[test]
+    fn labels_at_the_end_of_a_chunk() {
+        // The type and the id end their chunk: the fixed-size copy cannot read past it.
+        for input in ["event: tick", "id: 7"] {
+            let mut d = Decoder::new();
+            d.feed(input);
+            assert!(d.next_event().unwrap().is_none());
+            d.feed("\ndata: x\n\n");
+            let e = d.next_event().unwrap().unwrap();
+            assert_eq!(
+                (e.event_type(), e.last_event_id()),
+                if input.starts_with('e') {
+                    ("tick", "")
+                } else {
+                    ("message", "7")
+                }
+            );
+        }
     }
 
     #[test]

@@ -175,6 +175,41 @@ impl Lines {
         };
     }
 
+    /// Keeps the rest of the chunk, the start of a line that goes on in a later chunk,
+    /// or drops it (`skipping`, or over the limit: then returns the line's offset).
+    /// Out of line: once per chunk at most, and it keeps [`Lines::next`] small.
+    #[cold]
+    fn hold(&mut self, skipping: bool, ascii: bool) -> Option<u64> {
+        let rest = &self.chunk[self.at..];
+        let n = rest.len();
+        if self.skip_line {
+            // Already being dropped.
+        } else if skipping {
+            self.skip_line = true;
+        } else if self.partial.len() + n > self.max_line {
+            let offset = if self.partial.is_empty() {
+                self.chunk_offset + self.at as u64
+            } else {
+                self.partial_offset
+            };
+            self.partial = BytesMut::new();
+            self.skip_line = true;
+            self.at = self.chunk.len();
+            return Some(offset);
+        } else {
+            if self.partial.is_empty() {
+                self.partial_offset = self.chunk_offset + self.at as u64;
+                self.partial_ascii = true;
+                // With nothing in the buffer yet, this is free of copies.
+                self.partial.reserve(n.max(self.partial_hint));
+            }
+            self.partial.extend_from_slice(rest);
+            self.partial_ascii &= ascii;
+        }
+        self.at = self.chunk.len();
+        None
+    }
+
     /// The next complete line. With `skipping` (the event is being skipped), a line
     /// that does not end in this chunk is dropped instead of buffered, and lines
     /// over the limit are not reported: a partial line is never blank, so it cannot
@@ -208,32 +243,9 @@ impl Lines {
             let (found, ascii) = find_break(rest);
             let Some(len) = found else {
                 // The line goes on in a later chunk.
-                let n = rest.len();
-                if self.skip_line {
-                    // Already being dropped.
-                } else if skipping {
-                    self.skip_line = true;
-                } else if self.partial.len() + n > self.max_line {
-                    let offset = if self.partial.is_empty() {
-                        self.chunk_offset + self.at as u64
-                    } else {
-                        self.partial_offset
-                    };
-                    self.partial = BytesMut::new();
-                    self.skip_line = true;
-                    self.at = self.chunk.len();
+                if let Some(offset) = self.hold(skipping, ascii) {
                     return Next::TooLong { offset };
-                } else {
-                    if self.partial.is_empty() {
-                        self.partial_offset = self.chunk_offset + self.at as u64;
-                        self.partial_ascii = true;
-                        // With nothing in the buffer yet, this is free of copies.
-                        self.partial.reserve(n.max(self.partial_hint));
-                    }
-                    self.partial.extend_from_slice(rest);
-                    self.partial_ascii &= ascii;
                 }
-                self.at = self.chunk.len();
                 continue;
             };
 

@@ -38,9 +38,9 @@ pub struct MessageEvent {
 
 impl MessageEvent {
     #[inline]
-    pub(super) fn new(event_type: Option<Label>, data: Text, last_event_id: Label) -> Self {
+    pub(super) fn new(event_type: Label, data: Text, last_event_id: Label) -> Self {
         MessageEvent {
-            event_type: event_type.filter(|t| !t.as_bytes().is_empty()),
+            event_type: (!event_type.is_empty()).then_some(event_type),
             data,
             last_event_id,
         }

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::error::DecodeError;
 use super::lines::Line;
-use super::message::{Decoded, MessageEvent};
+use super::message::MessageEvent;
 use super::text::{self, Label, Text};
 
 /// The data buffer of the event being read.
@@ -20,7 +20,7 @@ enum Data {
     /// One `data:` value, a slice of the line (see [`text::cut`]).
     One { value: Bytes, ascii: bool },
     /// Several values joined with LF.
-    Many { buf: BytesMut, ascii: bool },
+    Many { buf: Vec<u8>, ascii: bool },
 }
 
 impl Data {
@@ -33,6 +33,21 @@ impl Data {
     }
 }
 
+/// What a line did, from [`Parser::line`]. Small on purpose: the event itself is
+/// built by [`Parser::take_event`] right where it is returned, so that it is written
+/// once, in place, instead of being moved through every layer (a 100-byte value moved
+/// just after it was written costs more than building it).
+pub(super) enum Step {
+    /// Nothing to hand out.
+    Nothing,
+    /// A blank line ended an event with data: take it with [`Parser::take_event`].
+    Event,
+    /// A valid `retry` field (only when asked for).
+    ReconnectionTime(Duration),
+    /// A comment (only when asked for).
+    Comment(String),
+}
+
 /// The event being read and the stream's state.
 pub(super) struct Parser {
     max_event: usize,
@@ -40,7 +55,8 @@ pub(super) struct Parser {
     /// Data length of the last event with several `data` lines: the room reserved
     /// when the next one starts, so that it is built without regrowing.
     data_hint: usize,
-    event_type: Option<Label>,
+    /// Empty when no `event` field was read (or it was empty).
+    event_type: Label,
     /// Dropping lines up to the next blank line, after an error.
     skip_event: bool,
     /// An `id` read since the last dispatch: the last event ID from the next one on.
@@ -55,7 +71,7 @@ impl Parser {
             max_event,
             data: Data::None,
             data_hint: 0,
-            event_type: None,
+            event_type: Label::EMPTY,
             skip_event: false,
             pending_id: None,
             last_event_id: Label::EMPTY,
@@ -97,14 +113,14 @@ impl Parser {
 
     #[inline]
     fn event_type_len(&self) -> usize {
-        self.event_type.as_ref().map_or(0, |t| t.as_bytes().len())
+        self.event_type.as_bytes().len()
     }
 
     /// Forgets the event being read (a new stream); keeps the last event ID and the
     /// reconnection time.
     pub(super) fn reset(&mut self) {
         self.data = Data::None;
-        self.event_type = None;
+        self.event_type = Label::EMPTY;
         self.skip_event = false;
         self.pending_id = None;
     }
@@ -112,24 +128,20 @@ impl Parser {
     /// Drops the event being read and skips lines up to the next blank line.
     pub(super) fn start_skipping(&mut self) {
         self.data = Data::None;
-        self.event_type = None;
+        self.event_type = Label::EMPTY;
         self.skip_event = true;
     }
 
     /// Interprets one complete line. `all`: also return comments and reconnection
     /// times (else they are applied and skipped).
     #[inline]
-    pub(super) fn line(
-        &mut self,
-        line: Line<'_>,
-        all: bool,
-    ) -> Result<Option<Decoded>, DecodeError> {
+    pub(super) fn line(&mut self, line: Line<'_>, all: bool) -> Result<Step, DecodeError> {
         let bytes = line.bytes();
         let Some(&first) = bytes.first() else {
             return Ok(self.dispatch());
         };
         if self.skip_event {
-            return Ok(None);
+            return Ok(Step::Nothing);
         }
         match first {
             b'd' => {
@@ -148,7 +160,7 @@ impl Parser {
                             offset: line.offset,
                         });
                     }
-                    self.event_type = Some(event_type);
+                    self.event_type = event_type;
                 }
             }
             b'i' => {
@@ -165,20 +177,18 @@ impl Parser {
                         let time = Duration::from_millis(ms);
                         self.reconnection_time = Some(time);
                         if all {
-                            return Ok(Some(Decoded::ReconnectionTime(time)));
+                            return Ok(Step::ReconnectionTime(time));
                         }
                     }
                 }
             }
             b':' if all => {
                 let text = bytes[1..].strip_prefix(b" ").unwrap_or(&bytes[1..]);
-                return Ok(Some(Decoded::Comment(
-                    String::from_utf8_lossy(text).into_owned(),
-                )));
+                return Ok(Step::Comment(String::from_utf8_lossy(text).into_owned()));
             }
             _ => {}
         }
-        Ok(None)
+        Ok(Step::Nothing)
     }
 
     #[inline]
@@ -195,62 +205,71 @@ impl Parser {
                 offset: line.offset,
             });
         }
-        self.data = match std::mem::take(&mut self.data) {
-            Data::None => Data::One {
-                value: text::cut(line.src(), value_start, line.end),
-                ascii: line.ascii,
-            },
+        match &mut self.data {
+            // Appended in place: the common case of a multi-line event.
+            Data::Many { buf, ascii } => {
+                buf.reserve(1 + value.len());
+                buf.push(b'\n');
+                buf.extend_from_slice(value);
+                *ascii &= line.ascii;
+            }
+            Data::None => {
+                self.data = Data::One {
+                    value: text::cut(line.src(), value_start, line.end),
+                    ascii: line.ascii,
+                };
+            }
             Data::One {
                 value: first,
                 ascii,
             } => {
-                let mut buf = BytesMut::with_capacity((2 * new_len).max(self.data_hint));
-                buf.extend_from_slice(&first);
-                buf.extend_from_slice(b"\n");
+                let mut buf = Vec::with_capacity((2 * new_len).max(self.data_hint));
+                buf.extend_from_slice(first);
+                buf.push(b'\n');
                 buf.extend_from_slice(value);
-                Data::Many {
+                self.data = Data::Many {
                     buf,
-                    ascii: ascii && line.ascii,
-                }
+                    ascii: *ascii && line.ascii,
+                };
             }
-            Data::Many { mut buf, ascii } => {
-                buf.extend_from_slice(b"\n");
-                buf.extend_from_slice(value);
-                Data::Many {
-                    buf,
-                    ascii: ascii && line.ascii,
-                }
-            }
-        };
+        }
         Ok(())
     }
 
-    /// A blank line: ends the event and dispatches it if it has data.
+    /// A blank line: ends the event; [`Step::Event`] if it has data (then take it with
+    /// [`Parser::take_event`]), else it is forgotten.
     #[inline]
-    fn dispatch(&mut self) -> Option<Decoded> {
+    fn dispatch(&mut self) -> Step {
         if let Some(id) = self.pending_id.take() {
             self.last_event_id = id;
         }
-        let data = std::mem::take(&mut self.data);
-        let event_type = self.event_type.take();
-        if self.skip_event {
+        if self.skip_event || matches!(self.data, Data::None) {
             self.skip_event = false;
-            return None;
+            self.data = Data::None;
+            self.event_type = Label::EMPTY;
+            return Step::Nothing;
         }
-        let data = match data {
-            Data::None => return None,
+        Step::Event
+    }
+
+    /// The event that [`Step::Event`] announced; the parser starts a new one.
+    #[inline(always)]
+    pub(super) fn take_event(&mut self) -> MessageEvent {
+        let data = match std::mem::take(&mut self.data) {
             Data::One { value, ascii } => Text::from_checked(value, ascii),
             Data::Many { buf, ascii } => {
                 self.data_hint = buf.len();
                 // Copied out if the buffer was sized for a much larger event.
-                Text::from_checked(text::freeze(buf), ascii)
+                Text::from_checked(text::freeze_vec(buf), ascii)
             }
+            // Not after `Step::Event`; an empty event rather than a panic.
+            Data::None => Text::default(),
         };
-        Some(Decoded::Event(MessageEvent::new(
-            event_type,
+        MessageEvent::new(
+            std::mem::replace(&mut self.event_type, Label::EMPTY),
             data,
             self.last_event_id.clone(),
-        )))
+        )
     }
 }
 

@@ -236,9 +236,10 @@ where
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut this = self.project();
         loop {
-            match this.decoder.next_event() {
-                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
-                Ok(None) => {}
+            match this.decoder.event_ready() {
+                // Built in the value returned, not moved into it (see `Decoder::take_event`).
+                Ok(true) => return Poll::Ready(Some(Ok(this.decoder.take_event()))),
+                Ok(false) => {}
                 Err(err) => return Poll::Ready(Some(Err(DecodeStreamError::Format(err)))),
             }
             if *this.ended {

@@ -8,7 +8,7 @@ use bytes::{Bytes, BytesMut};
 const SHARED_BUFFER_MAX: usize = 64 * 1024;
 
 /// Event types and ids up to this length are stored inline (a UUID fits).
-const LABEL_INLINE: usize = 38;
+const LABEL_INLINE: usize = 22;
 
 /// Whether a value of `len` bytes may be kept as a slice of a buffer of `buffer`
 /// bytes instead of being copied out: when the buffer is small (at most one network
@@ -41,6 +41,17 @@ pub(super) fn cut(src: &Bytes, start: usize, end: usize) -> Bytes {
 pub(super) fn freeze(buf: BytesMut) -> Bytes {
     if may_share(buf.len(), buf.capacity()) {
         buf.freeze()
+    } else {
+        Bytes::copy_from_slice(&buf)
+    }
+}
+
+/// [`freeze`] for a `Vec` (the data of a multi-line event, which a `Vec` appends to
+/// with fewer checks than a `BytesMut`).
+#[inline]
+pub(super) fn freeze_vec(buf: Vec<u8>) -> Bytes {
+    if may_share(buf.len(), buf.capacity()) {
+        Bytes::from(buf)
     } else {
         Bytes::copy_from_slice(&buf)
     }
@@ -80,6 +91,7 @@ impl Text {
         }
     }
 
+    #[inline]
     pub(super) fn as_str(&self) -> &str {
         // Valid by construction; the check is what keeps the crate free of `unsafe`.
         utf8(&self.0).unwrap_or_default()
@@ -114,8 +126,17 @@ impl Label {
     pub(super) fn new(src: &Bytes, start: usize, end: usize, ascii: bool) -> Label {
         let bytes = &src[start..end];
         if bytes.len() <= LABEL_INLINE && (ascii || utf8(bytes).is_some()) {
-            let mut buf = [0; LABEL_INLINE];
-            buf[..bytes.len()].copy_from_slice(bytes);
+            // A copy of fixed size (a few vector moves, where a copy of the label's own
+            // length is a call to `memcpy`) when the buffer goes on past the label, as
+            // it does in a chunk: the bytes after the label are never read.
+            let buf = match src.get(start..start + LABEL_INLINE) {
+                Some(window) => window.try_into().unwrap_or([0; LABEL_INLINE]),
+                None => {
+                    let mut buf = [0; LABEL_INLINE];
+                    buf[..bytes.len()].copy_from_slice(bytes);
+                    buf
+                }
+            };
             return Label::Inline {
                 len: bytes.len() as u8,
                 buf,
@@ -129,6 +150,7 @@ impl Label {
         Label::new(&bytes, 0, bytes.len(), false)
     }
 
+    #[inline]
     pub(super) fn as_bytes(&self) -> &[u8] {
         match self {
             Label::Inline { len, buf } => &buf[..usize::from(*len)],
@@ -136,6 +158,12 @@ impl Label {
         }
     }
 
+    #[inline]
+    pub(super) fn is_empty(&self) -> bool {
+        self.as_bytes().is_empty()
+    }
+
+    #[inline]
     pub(super) fn as_str(&self) -> &str {
         // Valid by construction (see `Text::as_str`).
         utf8(self.as_bytes()).unwrap_or_default()
