@@ -489,6 +489,7 @@ fn memory_summary() -> String {
 }
 
 fn main() {
+    common::warm_malloc();
     let _rt = runtime_guard();
     let ka = ssewire::KeepAlive::tokio();
     // `SSEWIRE_BENCH_ONLY=W1:ssewire SseBody` (a workload, then a row's full name):

@@ -124,6 +124,38 @@ impl Contender for SsewireHeaderLast {
     }
 }
 
+/// ssewire's `Event::encode_to` into one reused buffer (what a server that frames its
+/// own writes does): the event is built as in `Ssewire`, then appended to a buffer
+/// that is cleared, not freed, between events.
+struct SsewireEncodeTo {
+    w: &'static Workload,
+    n: u64,
+    buf: bytes::BytesMut,
+}
+
+impl Contender for SsewireEncodeTo {
+    const NAME: &'static str = "ssewire encode_to";
+    const IS_PEER: bool = false;
+    fn new(w: &'static Workload) -> Self {
+        SsewireEncodeTo {
+            w,
+            n: 0,
+            buf: bytes::BytesMut::new(),
+        }
+    }
+    fn next_bytes(&mut self) -> Option<Bytes> {
+        self.one();
+        Some(Bytes::copy_from_slice(&self.buf))
+    }
+    #[inline(always)]
+    fn one(&mut self) -> usize {
+        self.n += 1;
+        self.buf.clear();
+        make::ssewire(self.w, self.n).encode_to(&mut self.buf);
+        sink(black_box(&self.buf).len())
+    }
+}
+
 // ---- axum -------------------------------------------------------------------------
 
 /// The workload's events, made on demand, as a stream (no boxing, no channel).
@@ -260,19 +292,19 @@ impl Contender for Floor {
 
 // One divan iteration is one event; sample_count x sample_size is the workload size.
 
-#[divan::bench(types = [Ssewire, SsewireHeaderLast, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 100_000)]
+#[divan::bench(types = [Ssewire, SsewireHeaderLast, SsewireEncodeTo, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 100_000)]
 fn w1_tick_id_64b<C: Contender>(bencher: Bencher) {
     let mut c = C::new(common::w1());
     bencher.bench_local(|| c.one());
 }
 
-#[divan::bench(types = [Ssewire, SsewireHeaderLast, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 10_000)]
+#[divan::bench(types = [Ssewire, SsewireHeaderLast, SsewireEncodeTo, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 10_000)]
 fn w2_16_lines_x_64b<C: Contender>(bencher: Bencher) {
     let mut c = C::new(common::w2());
     bencher.bench_local(|| c.one());
 }
 
-#[divan::bench(types = [Ssewire, SsewireHeaderLast, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 200)]
+#[divan::bench(types = [Ssewire, SsewireHeaderLast, SsewireEncodeTo, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 200)]
 fn w3_one_64kib_line<C: Contender>(bencher: Bencher) {
     let mut c = C::new(common::w3());
     bencher.bench_local(|| c.one());
@@ -330,6 +362,7 @@ fn measure(w: &'static Workload, rounds: usize) -> Vec<Row> {
     let mut s3 = sample::<ActixWebLab>(w);
     let mut s4 = sample::<Floor>(w);
     let mut s5 = sample::<SsewireHeaderLast>(w);
+    let mut s6 = sample::<SsewireEncodeTo>(w);
     // One unmeasured sample each to warm caches and the allocator.
     for s in [
         &mut s0 as &mut dyn FnMut(),
@@ -338,13 +371,16 @@ fn measure(w: &'static Workload, rounds: usize) -> Vec<Row> {
         &mut s3,
         &mut s4,
         &mut s5,
+        &mut s6,
     ] {
         s();
     }
     let t = common::interleaved(
         rounds,
         w.events / 10,
-        &mut [&mut s0, &mut s1, &mut s2, &mut s3, &mut s4, &mut s5],
+        &mut [
+            &mut s0, &mut s1, &mut s2, &mut s3, &mut s4, &mut s5, &mut s6,
+        ],
     );
     let a = [
         allocs::<Ssewire>(w),
@@ -353,6 +389,7 @@ fn measure(w: &'static Workload, rounds: usize) -> Vec<Row> {
         allocs::<ActixWebLab>(w),
         allocs::<Floor>(w),
         allocs::<SsewireHeaderLast>(w),
+        allocs::<SsewireEncodeTo>(w),
     ];
     let names = [
         (Ssewire::NAME, Ssewire::IS_PEER),
@@ -361,6 +398,7 @@ fn measure(w: &'static Workload, rounds: usize) -> Vec<Row> {
         (ActixWebLab::NAME, ActixWebLab::IS_PEER),
         (Floor::NAME, Floor::IS_PEER),
         (SsewireHeaderLast::NAME, SsewireHeaderLast::IS_PEER),
+        (SsewireEncodeTo::NAME, SsewireEncodeTo::IS_PEER),
     ];
     names
         .iter()
@@ -433,6 +471,16 @@ fn summary() {
             ),
             _ => ("target: within 1.1x of the floor", vs_floor <= 1.1),
         };
+        if let Some(to) = rows.iter().find(|r| r.name == SsewireEncodeTo::NAME) {
+            verdicts.push(format!(
+                "{}: ssewire encode_to (reused buffer) is {:.2}x faster than the fastest peer, \
+                 {:.2}x the floor [medians: {:.2}x]",
+                w.name,
+                fastest_peer.t.min / to.t.min,
+                to.t.min / floor.t.min,
+                to.t.median / floor.t.median,
+            ));
+        }
         verdicts.push(format!(
             "{}: ssewire is {:.2}x faster than the fastest peer ({}) [medians: {:.2}x], \
              {:.2}x the floor [medians: {:.2}x]; {} -> {}",
@@ -491,6 +539,7 @@ fn only(spec: &str) {
     match lib {
         l if l == first_word(Ssewire::NAME) => go::<Ssewire>(w, events),
         "ssewire-header-last" => go::<SsewireHeaderLast>(w, events),
+        "ssewire-encode-to" => go::<SsewireEncodeTo>(w, events),
         l if l == first_word(Axum::NAME) => go::<Axum>(w, events),
         l if l == first_word(Warp::NAME) => go::<Warp>(w, events),
         l if l == first_word(ActixWebLab::NAME) => go::<ActixWebLab>(w, events),
@@ -500,12 +549,14 @@ fn only(spec: &str) {
 }
 
 fn main() {
+    common::warm_malloc();
     if let Ok(spec) = std::env::var("SSEWIRE_BENCH_ONLY") {
         only(&spec);
         return;
     }
     check::<Ssewire>();
     check::<SsewireHeaderLast>();
+    check::<SsewireEncodeTo>();
     check::<Axum>();
     check::<Warp>();
     check::<ActixWebLab>();

@@ -1,10 +1,23 @@
 //! The body of an event: its `data:` and `:` lines, in one buffer that keeps room in
 //! front for the header, so that encoding writes the header there instead of copying
-//! the lines.
+//! the lines; or, for one short line of data, inside the event itself, so that
+//! building the event allocates nothing.
 
 use bytes::{Buf, Bytes};
 
 use crate::scan::{count_line_breaks, find_line_break, has_line_break, split_line};
+use crate::wire::Sink;
+
+/// The longest data kept inside the event instead of on the heap: one line of at most
+/// this many bytes, when it is all the event's body. Chosen so that an `Event` is 192
+/// bytes (three cache lines): events of a short line (ticks, small JSON objects) then
+/// cost no allocation until they are encoded, and none at all when encoded into a
+/// reused buffer or coalesced by [`SseBody`](crate::SseBody).
+pub(crate) const INLINE_DATA: usize = 86;
+
+/// `inline_len` when no data is kept inline.
+const NO_INLINE: u8 = u8::MAX;
+const _: () = assert!(INLINE_DATA < NO_INLINE as usize);
 
 /// Whether a `data:` line is open for a [`DataWriter`](crate::DataWriter).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -17,14 +30,33 @@ enum OpenLine {
     DataAfterCr,
 }
 
-/// Data and comment lines after `headroom` bytes kept free for the header.
-#[derive(Clone, Default)]
+/// Data and comment lines after `headroom` bytes kept free for the header; or one
+/// short data line kept inline (`buf` is then not allocated).
+#[derive(Clone)]
 pub(crate) struct Lines {
     /// `headroom` placeholder bytes, then the lines.
     buf: Vec<u8>,
     headroom: usize,
     open: OpenLine,
     has_data: bool,
+    /// The length of the data line kept in `inline`, or [`NO_INLINE`].
+    inline_len: u8,
+    /// The text of one data line (no line break), while it is the whole body.
+    inline: [u8; INLINE_DATA],
+}
+
+impl Default for Lines {
+    #[inline(always)]
+    fn default() -> Self {
+        Lines {
+            buf: Vec::new(),
+            headroom: 0,
+            open: OpenLine::None,
+            has_data: false,
+            inline_len: NO_INLINE,
+            inline: [0; INLINE_DATA],
+        }
+    }
 }
 
 impl Lines {
@@ -49,31 +81,48 @@ impl Lines {
         self.has_data
     }
 
-    /// The lines written so far (a data line still open for a writer lacks its `\n`).
+    /// The text of the data line kept inline, if any.
+    #[inline(always)]
+    fn inline_text(&self) -> Option<&[u8]> {
+        self.inline.get(..usize::from(self.inline_len))
+    }
+
+    /// The lines in the heap buffer (a data line still open for a writer lacks its
+    /// `\n`); empty while the body is kept inline.
     #[inline]
-    pub(crate) fn body(&self) -> &[u8] {
+    fn body(&self) -> &[u8] {
         self.buf.get(self.headroom..).unwrap_or_default()
     }
 
     /// The number of bytes [`Lines::write_to`] writes.
     #[inline]
     pub(crate) fn encoded_len(&self) -> usize {
-        self.body().len() + usize::from(self.open != OpenLine::None)
+        let inline = self
+            .inline_text()
+            .map_or(0, |text| b"data: \n".len() + text.len());
+        inline + self.body().len() + usize::from(self.open != OpenLine::None)
     }
 
-    /// Appends the lines, the open one closed, to `buf`.
+    /// Writes the lines, the open one closed.
     #[inline]
-    pub(crate) fn write_to(&self, buf: &mut bytes::BytesMut) {
-        buf.extend_from_slice(self.body());
+    pub(crate) fn write_to<S: Sink>(&self, sink: &mut S) {
+        if let Some(text) = self.inline_text() {
+            sink.put(b"data: ");
+            sink.put(text);
+            sink.put(b"\n");
+            return;
+        }
+        sink.put(self.body());
         if self.open != OpenLine::None {
-            buf.extend_from_slice(b"\n");
+            sink.put(b"\n");
         }
     }
 
     /// The whole event in this buffer, without a copy: closes the open line, adds
     /// the blank line if `blank`, and has `write_header` fill the last `header_len`
     /// bytes of the headroom. `None` (with nothing changed) when the header does not
-    /// fit in the headroom or nothing was allocated.
+    /// fit in the headroom or the body is empty. A line kept inline is moved to the
+    /// heap first, behind exactly `header_len` bytes of headroom.
     #[inline(always)]
     pub(crate) fn take_with_header(
         &mut self,
@@ -81,7 +130,14 @@ impl Lines {
         blank: bool,
         write_header: impl FnOnce(&mut [u8]),
     ) -> Option<Bytes> {
-        if !self.is_allocated() || header_len > self.headroom {
+        if !self.is_allocated() {
+            if self.inline_len == NO_INLINE {
+                return None;
+            }
+            self.headroom = header_len;
+            self.allocate(0); // `allocate` counts the blank line in
+        }
+        if header_len > self.headroom {
             return None;
         }
         self.close_open_line();
@@ -96,14 +152,29 @@ impl Lines {
     }
 
     /// Makes room for `additional` more line bytes plus the final blank line; the
-    /// first allocation also makes the headroom.
+    /// first allocation also makes the headroom, and moves a line kept inline there.
     #[inline(always)]
     fn reserve(&mut self, additional: usize) {
         if self.is_allocated() {
             self.buf.reserve(additional + 1);
         } else {
-            self.buf = Vec::with_capacity(self.headroom + additional + 1);
-            self.buf.resize(self.headroom, 0);
+            self.allocate(additional);
+        }
+    }
+
+    /// The first allocation of [`Lines::reserve`].
+    #[inline(always)]
+    fn allocate(&mut self, additional: usize) {
+        let inline = self
+            .inline_text()
+            .map_or(0, |text| b"data: \n".len() + text.len());
+        self.buf = Vec::with_capacity(self.headroom + inline + additional + 1);
+        self.buf.resize(self.headroom, 0);
+        if let Some(text) = self.inline.get(..usize::from(self.inline_len)) {
+            self.buf.extend_from_slice(b"data: ");
+            self.buf.extend_from_slice(text);
+            self.buf.push(b'\n');
+            self.inline_len = NO_INLINE;
         }
     }
 
@@ -121,6 +192,12 @@ impl Lines {
         self.close_open_line();
         if has_line_break(data) {
             self.push_data_lines(data);
+        } else if data.len() <= INLINE_DATA && !self.is_allocated() && self.inline_len == NO_INLINE
+        {
+            // One short line and nothing else yet: kept in the event, no allocation.
+            self.inline[..data.len()].copy_from_slice(data);
+            // Cannot truncate: `INLINE_DATA < NO_INLINE`.
+            self.inline_len = data.len() as u8;
         } else {
             // Most data is one line: one fast test, one copy.
             self.reserve(b"data: \n".len() + data.len());
@@ -297,12 +374,62 @@ mod tests {
 
     #[test]
     fn a_header_larger_than_the_headroom_is_refused_untouched() {
+        let long = "x".repeat(INLINE_DATA + 1);
         let mut body = Lines::default();
         body.plan_headroom(2);
-        body.push_data(b"x");
+        body.push_data(long.as_bytes());
         assert!(body.take_with_header(3, true, |_| unreachable!()).is_none());
-        assert_eq!(body.body(), b"data: x\n");
+        assert_eq!(body.body(), format!("data: {long}\n").as_bytes());
         let bytes = body.take_with_header(1, false, |h| h.copy_from_slice(b":"));
-        assert_eq!(&bytes.unwrap()[..], b":data: x\n");
+        assert_eq!(&bytes.unwrap()[..], format!(":data: {long}\n").as_bytes());
+    }
+
+    fn written(body: &Lines) -> String {
+        let mut out = Vec::new();
+        body.write_to(&mut out);
+        assert_eq!(out.len(), body.encoded_len());
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn one_short_line_is_kept_inline_until_more_comes() {
+        let short = "y".repeat(INLINE_DATA);
+        // Kept inline: nothing allocated, written and taken alike.
+        let mut body = Lines::default();
+        body.plan_headroom(8);
+        body.push_data(short.as_bytes());
+        assert!(!body.is_allocated());
+        assert_eq!(written(&body), format!("data: {short}\n"));
+        let bytes = body.take_with_header(2, true, |h| h.copy_from_slice(b"h\n"));
+        assert_eq!(
+            &bytes.unwrap()[..],
+            format!("h\ndata: {short}\n\n").as_bytes()
+        );
+        // Empty data is a line too.
+        let mut body = Lines::default();
+        body.push_data(b"");
+        assert!(!body.is_allocated() && body.has_data());
+        assert_eq!(written(&body), "data: \n");
+        // Whatever comes next moves it to the heap, in order.
+        let mut body = Lines::default();
+        body.push_data(b"a");
+        body.push_data(b"b");
+        assert!(body.is_allocated());
+        assert_eq!(written(&body), "data: a\ndata: b\n");
+        let mut body = Lines::default();
+        body.push_data(b"a");
+        body.push_comment(b"c");
+        assert_eq!(written(&body), "data: a\n: c\n");
+        let mut body = Lines::default();
+        body.push_data(b"a");
+        body.open_data_line();
+        body.write_open_data(b"w\r");
+        assert_eq!(written(&body), "data: a\ndata: w\ndata: \n");
+        // Lines with breaks and lines too long are never inline.
+        for data in ["a\nb".to_owned(), "z".repeat(INLINE_DATA + 1)] {
+            let mut body = Lines::default();
+            body.push_data(data.as_bytes());
+            assert!(body.is_allocated(), "{data:?}");
+        }
     }
 }
