@@ -24,6 +24,8 @@
 //! - actix-web-lab: `Sse::from_stream(stream)`, drained through
 //!   `MessageBody::poll_next` as actix-web's dispatcher does.
 //!
+//! `main` first allocates and frees 8 MiB (`common::warm_malloc`; see there why).
+//!
 //! After divan's table, a summary times every body again (`SSEWIRE_BENCH_ROUNDS`
 //! interleaved samples per contender, default 20, one sample = one body over a tenth
 //! of the workload), counts allocations and chunks per event over a full pass, and
