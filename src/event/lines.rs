@@ -1,23 +1,11 @@
 //! The body of an event: its `data:` and `:` lines, in one buffer that keeps room in
 //! front for the header, so that encoding writes the header there instead of copying
-//! the lines; or, for one short line of data, inside the event itself, so that
-//! building the event allocates nothing.
+//! the lines.
 
 use bytes::{Buf, Bytes};
 
 use crate::scan::{count_line_breaks, find_line_break, has_line_break, split_line};
 use crate::wire::Sink;
-
-/// The longest data kept inside the event instead of on the heap: one line of at most
-/// this many bytes, when it is all the event's body. Chosen so that an `Event` is 192
-/// bytes (three cache lines): events of a short line (ticks, small JSON objects) then
-/// cost no allocation until they are encoded, and none at all when encoded into a
-/// reused buffer or coalesced by [`SseBody`](crate::SseBody).
-pub(crate) const INLINE_DATA: usize = 86;
-
-/// `inline_len` when no data is kept inline.
-const NO_INLINE: u8 = u8::MAX;
-const _: () = assert!(INLINE_DATA < NO_INLINE as usize);
 
 /// Whether a `data:` line is open for a [`DataWriter`](crate::DataWriter).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,33 +18,14 @@ enum OpenLine {
     DataAfterCr,
 }
 
-/// Data and comment lines after `headroom` bytes kept free for the header; or one
-/// short data line kept inline (`buf` is then not allocated).
-#[derive(Clone)]
+/// Data and comment lines after `headroom` bytes kept free for the header.
+#[derive(Clone, Default)]
 pub(crate) struct Lines {
     /// `headroom` placeholder bytes, then the lines.
     buf: Vec<u8>,
     headroom: usize,
     open: OpenLine,
     has_data: bool,
-    /// The length of the data line kept in `inline`, or [`NO_INLINE`].
-    inline_len: u8,
-    /// The text of one data line (no line break), while it is the whole body.
-    inline: [u8; INLINE_DATA],
-}
-
-impl Default for Lines {
-    #[inline(always)]
-    fn default() -> Self {
-        Lines {
-            buf: Vec::new(),
-            headroom: 0,
-            open: OpenLine::None,
-            has_data: false,
-            inline_len: NO_INLINE,
-            inline: [0; INLINE_DATA],
-        }
-    }
 }
 
 impl Lines {
@@ -81,37 +50,21 @@ impl Lines {
         self.has_data
     }
 
-    /// The text of the data line kept inline, if any.
-    #[inline(always)]
-    fn inline_text(&self) -> Option<&[u8]> {
-        self.inline.get(..usize::from(self.inline_len))
-    }
-
-    /// The lines in the heap buffer (a data line still open for a writer lacks its
-    /// `\n`); empty while the body is kept inline.
+    /// The lines written so far (a data line still open for a writer lacks its `\n`).
     #[inline]
-    fn body(&self) -> &[u8] {
+    pub(crate) fn body(&self) -> &[u8] {
         self.buf.get(self.headroom..).unwrap_or_default()
     }
 
     /// The number of bytes [`Lines::write_to`] writes.
     #[inline]
     pub(crate) fn encoded_len(&self) -> usize {
-        let inline = self
-            .inline_text()
-            .map_or(0, |text| b"data: \n".len() + text.len());
-        inline + self.body().len() + usize::from(self.open != OpenLine::None)
+        self.body().len() + usize::from(self.open != OpenLine::None)
     }
 
     /// Writes the lines, the open one closed.
     #[inline]
     pub(crate) fn write_to<S: Sink>(&self, sink: &mut S) {
-        if let Some(text) = self.inline_text() {
-            sink.put(b"data: ");
-            sink.put(text);
-            sink.put(b"\n");
-            return;
-        }
         sink.put(self.body());
         if self.open != OpenLine::None {
             sink.put(b"\n");
@@ -121,7 +74,7 @@ impl Lines {
     /// The whole event in this buffer, without a copy: closes the open line, adds
     /// the blank line if `blank`, and has `write_header` fill the last `header_len`
     /// bytes of the headroom. `None` (with nothing changed) when the header does not
-    /// fit in the headroom or nothing was allocated (the body is empty or inline).
+    /// fit in the headroom or nothing was allocated.
     #[inline(always)]
     pub(crate) fn take_with_header(
         &mut self,
@@ -144,29 +97,14 @@ impl Lines {
     }
 
     /// Makes room for `additional` more line bytes plus the final blank line; the
-    /// first allocation also makes the headroom, and moves a line kept inline there.
+    /// first allocation also makes the headroom.
     #[inline(always)]
     fn reserve(&mut self, additional: usize) {
         if self.is_allocated() {
             self.buf.reserve(additional + 1);
         } else {
-            self.allocate(additional);
-        }
-    }
-
-    /// The first allocation of [`Lines::reserve`].
-    #[inline(always)]
-    fn allocate(&mut self, additional: usize) {
-        let inline = self
-            .inline_text()
-            .map_or(0, |text| b"data: \n".len() + text.len());
-        self.buf = Vec::with_capacity(self.headroom + inline + additional + 1);
-        self.buf.resize(self.headroom, 0);
-        if let Some(text) = self.inline.get(..usize::from(self.inline_len)) {
-            self.buf.extend_from_slice(b"data: ");
-            self.buf.extend_from_slice(text);
-            self.buf.push(b'\n');
-            self.inline_len = NO_INLINE;
+            self.buf = Vec::with_capacity(self.headroom + additional + 1);
+            self.buf.resize(self.headroom, 0);
         }
     }
 
@@ -184,12 +122,6 @@ impl Lines {
         self.close_open_line();
         if has_line_break(data) {
             self.push_data_lines(data);
-        } else if data.len() <= INLINE_DATA && !self.is_allocated() && self.inline_len == NO_INLINE
-        {
-            // One short line and nothing else yet: kept in the event, no allocation.
-            self.inline[..data.len()].copy_from_slice(data);
-            // Cannot truncate: `INLINE_DATA < NO_INLINE`.
-            self.inline_len = data.len() as u8;
         } else {
             // Most data is one line: one fast test, one copy.
             self.reserve(b"data: \n".len() + data.len());
@@ -350,10 +282,8 @@ mod tests {
                     + "end";
                 let mut body = Lines::default();
                 body.plan_headroom(3);
-                // Something first, so that even one short line goes to the heap.
-                body.push_comment(b"c");
                 body.push_data(data.as_bytes());
-                let expected = format!(": c\n{}", expected_data_lines(&data));
+                let expected = expected_data_lines(&data);
                 assert_eq!(body.encoded_len(), expected.len());
                 let bytes = body.take_with_header(3, true, |h| h.copy_from_slice(b"h:\n"));
                 let expected = format!("h:\n{expected}\n");
@@ -368,58 +298,12 @@ mod tests {
 
     #[test]
     fn a_header_larger_than_the_headroom_is_refused_untouched() {
-        let long = "x".repeat(INLINE_DATA + 1);
         let mut body = Lines::default();
         body.plan_headroom(2);
-        body.push_data(long.as_bytes());
+        body.push_data(b"x");
         assert!(body.take_with_header(3, true, |_| unreachable!()).is_none());
-        assert_eq!(body.body(), format!("data: {long}\n").as_bytes());
+        assert_eq!(body.body(), b"data: x\n");
         let bytes = body.take_with_header(1, false, |h| h.copy_from_slice(b":"));
-        assert_eq!(&bytes.unwrap()[..], format!(":data: {long}\n").as_bytes());
-    }
-
-    fn written(body: &Lines) -> String {
-        let mut out = Vec::new();
-        body.write_to(&mut out);
-        assert_eq!(out.len(), body.encoded_len());
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn one_short_line_is_kept_inline_until_more_comes() {
-        let short = "y".repeat(INLINE_DATA);
-        // Kept inline: nothing allocated, nothing to take (the event writes it).
-        let mut body = Lines::default();
-        body.plan_headroom(8);
-        body.push_data(short.as_bytes());
-        assert!(!body.is_allocated());
-        assert_eq!(written(&body), format!("data: {short}\n"));
-        assert!(body.take_with_header(2, true, |_| unreachable!()).is_none());
-        // Empty data is a line too.
-        let mut body = Lines::default();
-        body.push_data(b"");
-        assert!(!body.is_allocated() && body.has_data());
-        assert_eq!(written(&body), "data: \n");
-        // Whatever comes next moves it to the heap, in order.
-        let mut body = Lines::default();
-        body.push_data(b"a");
-        body.push_data(b"b");
-        assert!(body.is_allocated());
-        assert_eq!(written(&body), "data: a\ndata: b\n");
-        let mut body = Lines::default();
-        body.push_data(b"a");
-        body.push_comment(b"c");
-        assert_eq!(written(&body), "data: a\n: c\n");
-        let mut body = Lines::default();
-        body.push_data(b"a");
-        body.open_data_line();
-        body.write_open_data(b"w\r");
-        assert_eq!(written(&body), "data: a\ndata: w\ndata: \n");
-        // Lines with breaks and lines too long are never inline.
-        for data in ["a\nb".to_owned(), "z".repeat(INLINE_DATA + 1)] {
-            let mut body = Lines::default();
-            body.push_data(data.as_bytes());
-            assert!(body.is_allocated(), "{data:?}");
-        }
+        assert_eq!(&bytes.unwrap()[..], b":data: x\n");
     }
 }
