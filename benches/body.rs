@@ -26,6 +26,8 @@
 //! - actix-web-lab: `Sse::from_stream(stream)`, drained through
 //!   `MessageBody::poll_next` as actix-web's dispatcher does.
 //!
+//! `main` first allocates and frees 8 MiB (`common::warm_malloc`; see there why).
+//!
 //! After divan's table, a summary times every body again (`SSEWIRE_BENCH_ROUNDS`
 //! interleaved samples per contender, default 20, one sample = one body over a tenth
 //! of the workload), counts allocations and chunks per event over a full pass, and
@@ -523,6 +525,7 @@ fn memory_summary() -> String {
 }
 
 fn main() {
+    common::warm_malloc();
     let _rt = runtime_guard();
     let ka = ssewire::KeepAlive::tokio();
     // `SSEWIRE_BENCH_ONLY=W1:ssewire SseBody` (a workload, then a row's full name):

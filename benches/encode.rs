@@ -20,7 +20,9 @@
 //! Each takes them through its cheapest public path to wire bytes:
 //! - ssewire: `Event::new().event(TICK).id(n).data(s).encode().into_bytes()`, and
 //!   the same with the header set after the data (`.data(s).event(TICK).id(n)`),
-//!   which must cost the same.
+//!   which must cost the same; `Event::encode_to` into one reused buffer (the event
+//!   built the same way); and `Event::encode_with_data_to` into one reused buffer (the
+//!   header built per event, the data given at write time).
 //! - axum: `Event::default().event("tick").id(id_str).data(s)` (the id formatted on
 //!   the stack: axum takes `AsRef<str>`), through `Sse::new(stream).into_response()`
 //!   and the response body's `poll_frame` (axum's `finalize` is private).
@@ -37,6 +39,9 @@
 //! writing them. Allocations are counted by a global allocator that is the system's
 //! plus counters, switched on only while counting (one relaxed load per call
 //! otherwise), so the timed runs are not slowed in proportion to allocations.
+//!
+//! `main` first allocates and frees 8 MiB (`common::warm_malloc`), so that glibc
+//! serves every contender's 64 KiB blocks (W3) from its heap, not from fresh `mmap`s.
 //!
 //! The bench package turns on ssewire's feature `memchr` by default (it pays on W3);
 //! `--no-default-features` measures without it. `SSEWIRE_BENCH_ONLY=W1:ssewire`
@@ -121,6 +126,77 @@ impl Contender for SsewireHeaderLast {
             Event::new().data(data)
         };
         Some(event.encode().into_bytes())
+    }
+}
+
+/// ssewire's `Event::encode_to` into one reused buffer (what a server that frames its
+/// own writes does): the event is built as in `Ssewire`, then appended to a buffer
+/// that is cleared, not freed, between events.
+struct SsewireEncodeTo {
+    w: &'static Workload,
+    n: u64,
+    buf: bytes::BytesMut,
+}
+
+impl Contender for SsewireEncodeTo {
+    const NAME: &'static str = "ssewire encode_to";
+    const IS_PEER: bool = false;
+    fn new(w: &'static Workload) -> Self {
+        SsewireEncodeTo {
+            w,
+            n: 0,
+            buf: bytes::BytesMut::new(),
+        }
+    }
+    fn next_bytes(&mut self) -> Option<Bytes> {
+        self.one();
+        Some(Bytes::copy_from_slice(&self.buf))
+    }
+    #[inline(always)]
+    fn one(&mut self) -> usize {
+        self.n += 1;
+        self.buf.clear();
+        make::ssewire(self.w, self.n).encode_to(&mut self.buf);
+        sink(black_box(&self.buf).len())
+    }
+}
+
+/// ssewire's `Event::encode_with_data_to` into one reused buffer: the header built
+/// per event as in `Ssewire`, the data given at write time (one copy, however large).
+struct SsewireWithDataTo {
+    w: &'static Workload,
+    n: u64,
+    buf: bytes::BytesMut,
+}
+
+const WITH_DATA_TICK: ssewire::EventType = ssewire::EventType::from_static("tick");
+
+impl Contender for SsewireWithDataTo {
+    const NAME: &'static str = "ssewire encode_with_data_to";
+    const IS_PEER: bool = false;
+    fn new(w: &'static Workload) -> Self {
+        SsewireWithDataTo {
+            w,
+            n: 0,
+            buf: bytes::BytesMut::new(),
+        }
+    }
+    fn next_bytes(&mut self) -> Option<Bytes> {
+        self.one();
+        Some(Bytes::copy_from_slice(&self.buf))
+    }
+    #[inline(always)]
+    fn one(&mut self) -> usize {
+        use ssewire::Event;
+        self.n += 1;
+        self.buf.clear();
+        let header = if self.w.typed {
+            Event::new().event(WITH_DATA_TICK).id(self.n)
+        } else {
+            Event::new()
+        };
+        header.encode_with_data_to(black_box(self.w.data), &mut self.buf);
+        sink(black_box(&self.buf).len())
     }
 }
 
@@ -260,19 +336,19 @@ impl Contender for Floor {
 
 // One divan iteration is one event; sample_count x sample_size is the workload size.
 
-#[divan::bench(types = [Ssewire, SsewireHeaderLast, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 100_000)]
+#[divan::bench(types = [Ssewire, SsewireHeaderLast, SsewireEncodeTo, SsewireWithDataTo, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 100_000)]
 fn w1_tick_id_64b<C: Contender>(bencher: Bencher) {
     let mut c = C::new(common::w1());
     bencher.bench_local(|| c.one());
 }
 
-#[divan::bench(types = [Ssewire, SsewireHeaderLast, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 10_000)]
+#[divan::bench(types = [Ssewire, SsewireHeaderLast, SsewireEncodeTo, SsewireWithDataTo, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 10_000)]
 fn w2_16_lines_x_64b<C: Contender>(bencher: Bencher) {
     let mut c = C::new(common::w2());
     bencher.bench_local(|| c.one());
 }
 
-#[divan::bench(types = [Ssewire, SsewireHeaderLast, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 200)]
+#[divan::bench(types = [Ssewire, SsewireHeaderLast, SsewireEncodeTo, SsewireWithDataTo, Axum, Warp, ActixWebLab, Floor], sample_count = 10, sample_size = 200)]
 fn w3_one_64kib_line<C: Contender>(bencher: Bencher) {
     let mut c = C::new(common::w3());
     bencher.bench_local(|| c.one());
@@ -330,6 +406,8 @@ fn measure(w: &'static Workload, rounds: usize) -> Vec<Row> {
     let mut s3 = sample::<ActixWebLab>(w);
     let mut s4 = sample::<Floor>(w);
     let mut s5 = sample::<SsewireHeaderLast>(w);
+    let mut s6 = sample::<SsewireEncodeTo>(w);
+    let mut s7 = sample::<SsewireWithDataTo>(w);
     // One unmeasured sample each to warm caches and the allocator.
     for s in [
         &mut s0 as &mut dyn FnMut(),
@@ -338,13 +416,17 @@ fn measure(w: &'static Workload, rounds: usize) -> Vec<Row> {
         &mut s3,
         &mut s4,
         &mut s5,
+        &mut s6,
+        &mut s7,
     ] {
         s();
     }
     let t = common::interleaved(
         rounds,
         w.events / 10,
-        &mut [&mut s0, &mut s1, &mut s2, &mut s3, &mut s4, &mut s5],
+        &mut [
+            &mut s0, &mut s1, &mut s2, &mut s3, &mut s4, &mut s5, &mut s6, &mut s7,
+        ],
     );
     let a = [
         allocs::<Ssewire>(w),
@@ -353,6 +435,8 @@ fn measure(w: &'static Workload, rounds: usize) -> Vec<Row> {
         allocs::<ActixWebLab>(w),
         allocs::<Floor>(w),
         allocs::<SsewireHeaderLast>(w),
+        allocs::<SsewireEncodeTo>(w),
+        allocs::<SsewireWithDataTo>(w),
     ];
     let names = [
         (Ssewire::NAME, Ssewire::IS_PEER),
@@ -361,6 +445,8 @@ fn measure(w: &'static Workload, rounds: usize) -> Vec<Row> {
         (ActixWebLab::NAME, ActixWebLab::IS_PEER),
         (Floor::NAME, Floor::IS_PEER),
         (SsewireHeaderLast::NAME, SsewireHeaderLast::IS_PEER),
+        (SsewireEncodeTo::NAME, SsewireEncodeTo::IS_PEER),
+        (SsewireWithDataTo::NAME, SsewireWithDataTo::IS_PEER),
     ];
     names
         .iter()
@@ -433,6 +519,18 @@ fn summary() {
             ),
             _ => ("target: within 1.1x of the floor", vs_floor <= 1.1),
         };
+        for name in [SsewireEncodeTo::NAME, SsewireWithDataTo::NAME] {
+            if let Some(to) = rows.iter().find(|r| r.name == name) {
+                verdicts.push(format!(
+                    "{}: {name} (reused buffer) is {:.2}x faster than the fastest peer, \
+                     {:.2}x the floor [medians: {:.2}x]",
+                    w.name,
+                    fastest_peer.t.min / to.t.min,
+                    to.t.min / floor.t.min,
+                    to.t.median / floor.t.median,
+                ));
+            }
+        }
         verdicts.push(format!(
             "{}: ssewire is {:.2}x faster than the fastest peer ({}) [medians: {:.2}x], \
              {:.2}x the floor [medians: {:.2}x]; {} -> {}",
@@ -491,6 +589,8 @@ fn only(spec: &str) {
     match lib {
         l if l == first_word(Ssewire::NAME) => go::<Ssewire>(w, events),
         "ssewire-header-last" => go::<SsewireHeaderLast>(w, events),
+        "ssewire-encode-to" => go::<SsewireEncodeTo>(w, events),
+        "ssewire-with-data-to" => go::<SsewireWithDataTo>(w, events),
         l if l == first_word(Axum::NAME) => go::<Axum>(w, events),
         l if l == first_word(Warp::NAME) => go::<Warp>(w, events),
         l if l == first_word(ActixWebLab::NAME) => go::<ActixWebLab>(w, events),
@@ -500,12 +600,15 @@ fn only(spec: &str) {
 }
 
 fn main() {
+    common::warm_malloc();
     if let Ok(spec) = std::env::var("SSEWIRE_BENCH_ONLY") {
         only(&spec);
         return;
     }
     check::<Ssewire>();
     check::<SsewireHeaderLast>();
+    check::<SsewireEncodeTo>();
+    check::<SsewireWithDataTo>();
     check::<Axum>();
     check::<Warp>();
     check::<ActixWebLab>();

@@ -2,10 +2,14 @@
 //! allocator. This is its own test binary so the allocator counts nothing else, and it
 //! counts per thread, so tests running in parallel do not disturb each other.
 
+use std::hint::black_box;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use bytes::BytesMut;
-use ssewire::{Event, EventId, EventType, OutgoingEvent};
+use bytes::{Bytes, BytesMut};
+use futures_core::Stream;
+use ssewire::{Event, EventId, EventType, OutgoingEvent, SseBody};
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
@@ -64,6 +68,16 @@ fn building_and_encoding_a_typical_event_allocates_once() {
     assert_eq!(n, 1);
     let (_, n) = count(|| Event::with_data("").encode());
     assert_eq!(n, 1);
+    // Without data too (this used to grow its buffer a second time: sized exactly,
+    // then reserved to the id's upper bound).
+    for i in [0u64, 7, u64::MAX] {
+        let (encoded, n) = count(|| Event::new().event(TICK).id(i).encode());
+        assert_eq!(n, 1, "id {i}");
+        assert_eq!(
+            encoded.as_ref(),
+            format!("event: tick\nid: {i}\n\n").as_bytes()
+        );
+    }
     let (bytes, n) = count(|| bytes::Bytes::from(Event::new().event(TICK).data("x")));
     assert_eq!(n, 1);
     assert_eq!(&bytes[..], b"event: tick\ndata: x\n\n");
@@ -210,10 +224,108 @@ fn encode_to_a_reused_buffer_allocates_nothing() {
         Event::new()
             .event(TICK)
             .id(9u64)
-            .data(DATA_64)
+            .data(black_box(DATA_64))
             .encode_to(&mut buf)
     });
     assert_eq!(n, 1);
+}
+
+#[test]
+fn data_given_at_write_time_allocates_nothing() {
+    let mut buf = BytesMut::with_capacity(256 * 1024);
+    // The header built per event (no data: nothing to allocate), the data given at
+    // write time (issue 15: `Event::data` + `encode_to` allocates once per event and
+    // copies the data twice).
+    for i in [0u64, 7, 1_000_000, u64::MAX] {
+        buf.clear();
+        let (_, n) = count(|| {
+            Event::new()
+                .event(TICK)
+                .id(i)
+                .encode_with_data_to(black_box(DATA_64), &mut buf)
+        });
+        assert_eq!(n, 0, "id {i}");
+        assert_eq!(
+            &buf[..],
+            format!("event: tick\nid: {i}\ndata: {DATA_64}\n\n").as_bytes()
+        );
+    }
+    // Data of any size and shape, given at write time: no allocation, same bytes as
+    // storing it in the event.
+    let w2: String = (0..16).map(|_| format!("{DATA_64}\n")).collect();
+    let w2 = w2.trim_end_matches('\n');
+    let big = "x".repeat(64 * 1024);
+    let header = Event::new().event(TICK).id(42u64);
+    for data in [w2, big.as_str(), "a\r\nb\rc\n", "", DATA_64] {
+        buf.clear();
+        let (_, n) = count(|| header.encode_with_data_to(black_box(data), &mut buf));
+        assert_eq!(n, 0, "{} bytes", data.len());
+        assert_eq!(&buf[..], header.clone().data(data).encode().as_ref());
+    }
+}
+
+/// Drains `body` with a no-op waker, keeping every chunk (so that no buffer is
+/// reused behind the body's back); the body must never be pending.
+fn drain<S>(body: &mut SseBody<S>, chunks: &mut Vec<Bytes>)
+where
+    S: Stream + Unpin,
+    S::Item: ssewire::SseItem,
+    <S::Item as ssewire::SseItem>::Error: std::fmt::Debug,
+{
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        match Pin::new(&mut *body).poll_next(&mut cx) {
+            Poll::Ready(Some(chunk)) => chunks.push(chunk.expect("no stream error")),
+            Poll::Ready(None) => return,
+            Poll::Pending => panic!("an always-ready stream's body was pending"),
+        }
+    }
+}
+
+#[test]
+fn sse_body_adds_no_allocation_per_coalesced_event() {
+    // W1 of issue 15: events with a type, a counter id and 64 bytes of data, built
+    // from borrowed data, all ready together. They are built in the stream, inside
+    // the counted region, as an application's `map` would.
+    const EVENTS: u64 = 20_000;
+    let make = |i: u64| Event::new().event(TICK).id(i).data(black_box(DATA_64));
+    let mut body = SseBody::new(futures_util::stream::iter((0..EVENTS).map(make)));
+    let mut chunks = Vec::with_capacity(1024);
+    let ((), n) = count(|| drain(&mut body, &mut chunks));
+    // Each event's own buffer (made when it is built), and a few allocations per
+    // 64 KiB chunk (its buffer growing from 4 KiB, its shared handle, the first event
+    // of the chunk encoded alone before a second one arrives): the body itself
+    // allocates nothing per event.
+    assert!(chunks.len() < 50, "{} chunks", chunks.len());
+    assert!(
+        n <= EVENTS as usize + 8 * chunks.len(),
+        "{n} allocations for {EVENTS} events in {} chunks",
+        chunks.len()
+    );
+    let wire: Vec<u8> = chunks.concat();
+    let wire_len = wire.len();
+    let expected: Vec<u8> = (0..EVENTS)
+        .flat_map(|i| make(i).encode().into_bytes())
+        .collect();
+    assert!(wire == expected, "the body wrote different bytes");
+
+    // As a server drives it: each chunk dropped once written, so the body reuses
+    // its buffer.
+    let mut body = SseBody::new(futures_util::stream::iter((0..EVENTS).map(make)));
+    let mut cx = Context::from_waker(Waker::noop());
+    let ((bytes, chunks_seen), n) = count(|| {
+        let (mut bytes, mut chunks_seen) = (0, 0);
+        while let Poll::Ready(Some(chunk)) = Pin::new(&mut body).poll_next(&mut cx) {
+            bytes += chunk.expect("no stream error").len();
+            chunks_seen += 1;
+        }
+        (bytes, chunks_seen)
+    });
+    assert_eq!(bytes, wire_len);
+    assert!(
+        n <= EVENTS as usize + 2 * chunks_seen,
+        "{n} allocations in {chunks_seen} chunks"
+    );
 }
 
 #[test]

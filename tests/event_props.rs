@@ -473,6 +473,20 @@ proptest! {
         ClientState::new().check(&parsed.blocks[0], &model, &model.lines());
     }
 
+    /// Data given at write time (`encode_with_data_to`) writes exactly what storing
+    /// it in the event writes, after any ops, for short (kept inline) and long data.
+    #[test]
+    fn data_given_at_write_time_is_data_stored(ops in ops(), text in tricky_text(), repeat in 1usize..40) {
+        let event = apply(Event::new(), &mut Model::default(), &ops);
+        for data in [text.clone(), text.repeat(repeat)] {
+            let mut given = bytes::BytesMut::from(&b"before"[..]);
+            event.encode_with_data_to(&data, &mut given);
+            let stored = event.clone().data(&data);
+            let mut expected = b"before".to_vec();
+            expected.extend_from_slice(&wire(&stored));
+            prop_assert_eq!(&given[..], &expected[..]);
+        }
+    }
 }
 
 proptest! {

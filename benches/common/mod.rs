@@ -19,6 +19,23 @@ mod spec_parser;
 mod counting_alloc;
 pub use counting_alloc::{count, CountingAlloc};
 
+// ---- allocator warm-up -------------------------------------------------------------
+
+/// Allocates 8 MiB and frees it, before anything is timed.
+///
+/// glibc's malloc serves a large request with its own `mmap` until the first such
+/// block is freed; then it raises its mmap threshold to that block's size (and its trim
+/// threshold to twice that). Without this, a bench that allocates 64 KiB blocks (W3)
+/// pays an `mmap`/`munmap` pair and fresh page faults per block for some libraries and
+/// not others, depending on what happened to be allocated and freed before: the W3 peer
+/// rows came out 5-8x slower in one run than in another (issue 15). After one 8 MiB
+/// allocate-and-free, every block up to 8 MiB comes from the heap, for every contender
+/// alike. Call it first thing in `main`.
+pub fn warm_malloc() {
+    let block: Vec<u8> = Vec::with_capacity(8 << 20);
+    drop(black_box(block));
+}
+
 // ---- workloads --------------------------------------------------------------------
 
 /// One of the three workloads of the encoder issue.

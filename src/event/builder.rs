@@ -11,7 +11,8 @@ use super::lines::Lines;
 use crate::encoded::EncodedEvent;
 use crate::error::{EventError, Field};
 use crate::fields::{EventId, EventType};
-use crate::wire::SliceSink;
+use crate::scan::{has_line_break, split_line};
+use crate::wire::{Sink, SliceSink};
 
 /// Room kept in front of the first line for header fields set after it, so that they
 /// cost no copy either: enough for `event: user-joined`, a 19-digit id and a `retry`
@@ -86,9 +87,15 @@ const LATE_RETRY_ROOM: usize = 16;
 /// # Ok::<(), ssewire::EventError>(())
 /// ```
 ///
-/// A typical event costs one allocation to build and encode, whatever the order of
-/// the setters; several pieces of data, comments, or data with CRLF may cost one or
-/// two more.
+/// # Allocations
+///
+/// Data is copied once into one buffer, with room in front for the header, so a
+/// typical event costs one allocation to build and encode with
+/// [`encode`](Event::encode), whatever the order of the setters; several pieces of
+/// data, comments, or data with CRLF may cost one or two more. An event without data
+/// allocates nothing until it is encoded. To encode data of any size with no
+/// allocation and one copy, into a buffer you reuse, give it at write time with
+/// [`encode_with_data_to`](Event::encode_with_data_to).
 #[derive(Clone, Default)]
 #[must_use = "an Event does nothing until it is encoded or sent"]
 pub struct Event {
@@ -340,11 +347,63 @@ impl Event {
     pub fn encode_to(&self, buf: &mut BytesMut) {
         // An upper bound is enough here: it spares counting the id's digits twice.
         buf.reserve(self.max_encoded_len());
+        self.write_to(buf);
+    }
+
+    /// Writes the event, with no reserve of its own.
+    #[inline]
+    fn write_to<S: Sink>(&self, sink: &mut S) {
+        self.header.write(sink);
+        self.lines.write_to(sink);
+        if self.ends_with_blank_line() {
+            sink.put(b"\n");
+        }
+    }
+
+    /// Appends the event with `data` added as its last piece of data to `buf`,
+    /// without storing `data` in the event: the same bytes as
+    /// `event.clone().data(data).encode_to(buf)`, with no allocation once the buffer
+    /// has grown to fit and one copy of `data`, whatever its size. For encoding large
+    /// borrowed data into your own buffer; the event, usually its header alone, can be
+    /// reused for the next one.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use ssewire::{Event, EventType};
+    ///
+    /// const CHUNK: EventType = EventType::from_static("chunk");
+    /// let big = "x".repeat(64 * 1024);
+    /// let mut buf = BytesMut::with_capacity(128 * 1024);
+    /// Event::new().event(CHUNK).id(1u8).encode_with_data_to(&big, &mut buf);
+    /// assert!(buf.starts_with(b"event: chunk\nid: 1\ndata: xxx"));
+    /// assert_eq!(buf.len(), "event: chunk\nid: 1\ndata: \n\n".len() + big.len());
+    ///
+    /// // Line breaks split the data into `data:` lines, as with `Event::data`.
+    /// buf.clear();
+    /// Event::new().encode_with_data_to("a\r\nb", &mut buf);
+    /// assert_eq!(&buf[..], b"data: a\ndata: b\n\n");
+    /// ```
+    #[inline]
+    pub fn encode_with_data_to(&self, data: &str, buf: &mut BytesMut) {
+        let data = data.as_bytes();
+        buf.reserve(
+            self.header.max_encoded_len()
+                + self.lines.encoded_len()
+                + b"data: \n\n".len()
+                + data.len(),
+        );
         self.header.write(buf);
         self.lines.write_to(buf);
-        if self.ends_with_blank_line() {
+        if has_line_break(data) {
+            write_data_lines(buf, data);
+        } else {
+            // Most data is one line: one scan (vectorized), one copy.
+            buf.extend_from_slice(b"data: ");
+            buf.extend_from_slice(data);
             buf.extend_from_slice(b"\n");
         }
+        // The event has data, so it ends with a blank line.
+        buf.extend_from_slice(b"\n");
     }
 
     /// Encodes the event into one shareable [`EncodedEvent`].
@@ -381,9 +440,13 @@ impl Event {
         if let Some(bytes) = in_place {
             return EncodedEvent::new_unchecked(bytes);
         }
-        let mut buf = BytesMut::with_capacity(self.encoded_len());
-        self.encode_to(&mut buf);
-        EncodedEvent::new_unchecked(buf.freeze())
+        // An event without data: one buffer, exactly sized, and written without
+        // `encode_to`'s reserve (an upper bound, which would grow it again), since a
+        // `Bytes` made from a full buffer needs no allocation of its own.
+        let mut buf = Vec::with_capacity(self.encoded_len());
+        self.write_to(&mut buf);
+        debug_assert_eq!(buf.len(), buf.capacity());
+        EncodedEvent::new_unchecked(Bytes::from(buf))
     }
 
     /// Whether the event ends with a blank line: it does when a client has something
@@ -424,6 +487,25 @@ impl Event {
     }
 }
 
+/// Writes `data` as `data:` lines, split at CRLF, CR and LF, as [`Event::data`] does.
+#[inline(never)]
+fn write_data_lines(buf: &mut BytesMut, data: &[u8]) {
+    buf.extend_from_slice(b"data: ");
+    let mut rest = data;
+    loop {
+        let (line, next) = split_line(rest);
+        buf.extend_from_slice(line);
+        match next {
+            Some(next) => {
+                buf.extend_from_slice(b"\ndata: ");
+                rest = next;
+            }
+            None => break,
+        }
+    }
+    buf.extend_from_slice(b"\n");
+}
+
 impl From<Event> for Bytes {
     fn from(event: Event) -> Self {
         event.encode().into_bytes()
@@ -436,7 +518,11 @@ impl fmt::Debug for Event {
             .field("event", &self.header.event_type)
             .field("id", &self.header.id)
             .field("retry", &self.header.retry)
-            .field("lines", &String::from_utf8_lossy(self.lines.body()))
+            .field("lines", &{
+                let mut lines = Vec::new();
+                self.lines.write_to(&mut lines);
+                String::from_utf8_lossy(&lines).into_owned()
+            })
             .finish()
     }
 }
@@ -465,6 +551,15 @@ mod tests {
             event.encode().as_ref(),
             format!("event: {long}\ndata: x\n\n").as_bytes()
         );
+    }
+
+    #[test]
+    fn an_event_stays_small() {
+        // Events are moved by value through streams and the body: every byte here is
+        // copied several times per event. Keeping a 64-byte data line inside the event
+        // (192 bytes in all) removed its allocation but made W1 through `SseBody`
+        // slower in wall-clock time, not faster (issue 15).
+        assert!(std::mem::size_of::<Event>() <= 112);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use bytes::{Buf, Bytes};
 
 use crate::scan::{count_line_breaks, find_line_break, has_line_break, split_line};
+use crate::wire::Sink;
 
 /// Whether a `data:` line is open for a [`DataWriter`](crate::DataWriter).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -61,12 +62,12 @@ impl Lines {
         self.body().len() + usize::from(self.open != OpenLine::None)
     }
 
-    /// Appends the lines, the open one closed, to `buf`.
+    /// Writes the lines, the open one closed.
     #[inline]
-    pub(crate) fn write_to(&self, buf: &mut bytes::BytesMut) {
-        buf.extend_from_slice(self.body());
+    pub(crate) fn write_to<S: Sink>(&self, sink: &mut S) {
+        sink.put(self.body());
         if self.open != OpenLine::None {
-            buf.extend_from_slice(b"\n");
+            sink.put(b"\n");
         }
     }
 
