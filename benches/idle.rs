@@ -93,6 +93,10 @@ mod api {
 
 const CONTENDERS: [&str; 3] = ["ssewire hub", "ssewire SseBody", "axum Sse"];
 
+/// Run only when `IDLE_ONLY` names them: what the app side changes (one `KeepAlive`
+/// per body instead of one shared by all: what not to do).
+const EXTRA: [&str; 1] = ["ssewire SseBody, KeepAlive per body"];
+
 fn env_u64(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
         Ok(v) => v
@@ -135,6 +139,12 @@ fn server() {
                 let ka = api::keep_alive(interval);
                 let topic = api::topic();
                 serve(listener, conf, move || api::hub_body(&topic, &ka)).await
+            }
+            "ssewire SseBody, KeepAlive per body" => {
+                serve(listener, conf, move || {
+                    api::plain_body(&api::keep_alive(interval))
+                })
+                .await
             }
             "ssewire SseBody" => {
                 let ka = api::keep_alive(interval);
@@ -322,6 +332,16 @@ fn client() {
     let only = std::env::var("IDLE_ONLY").unwrap_or_default();
     let hypers_text = std::env::var("IDLE_HYPER").unwrap_or_else(|_| "default".into());
     let hypers: Vec<&str> = hypers_text.split(';').map(str::trim).collect();
+    let contenders: Vec<&'static str> = CONTENDERS
+        .iter()
+        .filter(|c| c.contains(only.as_str()))
+        .chain(
+            EXTRA
+                .iter()
+                .filter(|c| !only.is_empty() && c.contains(only.as_str())),
+        )
+        .copied()
+        .collect();
     raise_nofile(n as u64 + 1000);
 
     println!(
@@ -334,10 +354,9 @@ fn client() {
         .expect("runtime");
     let mut results = Vec::new();
     for round in 1..=rounds {
-        for (contender, hyper) in CONTENDERS
+        for (contender, hyper) in contenders
             .iter()
-            .filter(|c| c.contains(only.as_str()))
-            .flat_map(|c| hypers.iter().map(move |h| (c, *h)))
+            .flat_map(|c| hypers.iter().map(move |h| (*c, *h)))
         {
             let m = rt.block_on(measure(contender, hyper, n, interval, settle, window));
             println!(
@@ -359,7 +378,7 @@ fn client() {
     println!("| server | % of a core | CPU µs per connection per second | RSS per connection | keep-alives per connection per interval | outputs |");
     println!("|---|---:|---:|---:|---:|---|");
     let mut all_ok = true;
-    for (contender, hyper) in CONTENDERS
+    for (contender, hyper) in contenders
         .iter()
         .flat_map(|c| hypers.iter().map(move |h| (*c, *h)))
     {

@@ -353,7 +353,7 @@ fn count_events(bytes: &[u8], last: &mut u8) -> u64 {
     for i in memchr::memchr_iter(b'\n', bytes) {
         let before = if i == 0 { *last } else { bytes[i - 1] };
         // "\n\n\n" would count twice; the bodies never hold it (data is one line).
-        if before == b'\n' && prev_end != Some(i - 1) {
+        if before == b'\n' && prev_end.is_none_or(|p: usize| p + 1 != i) {
             n += 1;
             prev_end = Some(i);
         }
@@ -543,6 +543,8 @@ struct Run {
     elapsed: Duration,
     user: Duration,
     system: Duration,
+    /// This process's CPU time (user + system) over the same window.
+    client: Duration,
     delivered: u64,
     ok: bool,
 }
@@ -553,6 +555,9 @@ impl Run {
     }
     fn cpu_ns_per_event(&self) -> f64 {
         (self.user + self.system).as_secs_f64() * 1e9 / self.delivered as f64
+    }
+    fn client_ns_per_event(&self) -> f64 {
+        self.client.as_secs_f64() * 1e9 / self.delivered as f64
     }
     fn kernel_share(&self) -> f64 {
         let total = (self.user + self.system).as_secs_f64();
@@ -584,6 +589,7 @@ async fn run(s: Scenario, contender: &'static str, pin: Option<&str>) -> Run {
     let heads = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::with_capacity(s.connections);
     let mut cpu0 = cpu_times(pid);
+    let mut client0 = cpu_times(std::process::id());
     let mut t0 = Instant::now();
     for i in 0..s.connections {
         let mut stream = connect(server.addr).await;
@@ -605,6 +611,7 @@ async fn run(s: Scenario, contender: &'static str, pin: Option<&str>) -> Run {
         // Let the server finish its part of the last response heads.
         tokio::time::sleep(Duration::from_millis(200)).await;
         cpu0 = cpu_times(pid);
+        client0 = cpu_times(std::process::id());
         t0 = Instant::now();
         writeln!(server.stdin, "{} {}", s.events, s.interval_ms).expect("publish command");
         server.stdin.flush().expect("publish command");
@@ -617,6 +624,7 @@ async fn run(s: Scenario, contender: &'static str, pin: Option<&str>) -> Run {
         out
     };
     let cpu1 = cpu_times(pid);
+    let client1 = cpu_times(std::process::id());
     let last = results
         .iter()
         .filter_map(|r| r.done)
@@ -650,6 +658,7 @@ async fn run(s: Scenario, contender: &'static str, pin: Option<&str>) -> Run {
         elapsed,
         user: cpu1.0.saturating_sub(cpu0.0),
         system: cpu1.1.saturating_sub(cpu0.1),
+        client: (client1.0 + client1.1).saturating_sub(client0.0 + client0.1),
         delivered: s.events * s.connections as u64,
         ok,
     }
@@ -773,12 +782,13 @@ fn client_main() {
             for contender in CONTENDERS.iter().filter(|c| c.contains(which.as_str())) {
                 let r = rt.block_on(run(*s, contender, pin));
                 println!(
-                    "  {:<32} round {round}: {contender:<16} {:>12.0} events/s in {:>8.3} s, server CPU {:>7.1} ns/event ({:>3.0} % kernel) {}",
+                    "  {:<32} round {round}: {contender:<16} {:>12.0} events/s in {:>8.3} s, server CPU {:>7.1} ns/event ({:>3.0} % kernel), client CPU {:>6.1} ns/event {}",
                     s.name,
                     r.events_per_s(),
                     r.elapsed.as_secs_f64(),
                     r.cpu_ns_per_event(),
                     r.kernel_share() * 100.0,
+                    r.client_ns_per_event(),
                     if r.ok { "ok" } else { "FAIL" }
                 );
                 runs.push(r);
@@ -811,8 +821,8 @@ fn mega(v: f64) -> f64 {
 /// against axum within each round (round i of ssewire against round i of axum).
 fn report(scenarios: &[Scenario], runs: &[Run]) {
     println!();
-    println!("| scenario | contender | events/s (M) | server CPU per event | kernel share | ratio of events/s vs axum (per round) | axum CPU ÷ its CPU | outputs |");
-    println!("|---|---|---:|---:|---:|---:|---:|---|");
+    println!("| scenario | contender | events/s (M) | server CPU per event | kernel share | client CPU per event | ratio of events/s vs axum (per round) | axum CPU ÷ its CPU | outputs |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---|");
     for s in scenarios {
         let axum: Vec<&Run> = runs
             .iter()
@@ -829,6 +839,7 @@ fn report(scenarios: &[Scenario], runs: &[Run]) {
             let eps: Vec<f64> = rows.iter().map(|r| mega(r.events_per_s())).collect();
             let cpu: Vec<f64> = rows.iter().map(|r| r.cpu_ns_per_event()).collect();
             let kernel: Vec<f64> = rows.iter().map(|r| r.kernel_share() * 100.0).collect();
+            let client: Vec<f64> = rows.iter().map(|r| r.client_ns_per_event()).collect();
             let (speed, cpu_ratio) = if axum.len() == rows.len() && contender != "axum" {
                 let speed: Vec<f64> = rows
                     .iter()
@@ -851,11 +862,12 @@ fn report(scenarios: &[Scenario], runs: &[Run]) {
                 ("".into(), "".into())
             };
             println!(
-                "| {} | {contender} | {} | {} ns | {} % | {speed} | {cpu_ratio} | {} ({} runs) |",
+                "| {} | {contender} | {} | {} ns | {} % | {} ns | {speed} | {cpu_ratio} | {} ({} runs) |",
                 s.name,
                 range(&eps, 2),
                 range(&cpu, 0),
                 range(&kernel, 0),
+                range(&client, 0),
                 if rows.iter().all(|r| r.ok) {
                     "ok"
                 } else {

@@ -171,6 +171,15 @@ where
             });
         } else {
             let connection = http1.serve_connection(io, service);
+            if std::env::var_os("SERVER_SIZES").is_some() {
+                static ONCE: std::sync::Once = std::sync::Once::new();
+                ONCE.call_once(|| {
+                    eprintln!(
+                        "hyper http1 connection future: {} bytes (the task holds it)",
+                        std::mem::size_of_val(&connection)
+                    );
+                });
+            }
             tokio::spawn(async move {
                 let _ = connection.await;
             });
