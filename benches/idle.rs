@@ -36,6 +36,19 @@
 //! 0.8 to 1.25 per interval); a contender that fails is marked `FAIL` and the program
 //! exits non-zero. `IDLE_ROUNDS` (default 1) repeats the whole set; `IDLE_ONLY=axum`
 //! (a substring of the contender's name) runs only matching contenders.
+//!
+//! Server settings: `IDLE_HYPER` is a `;`-separated list of hyper/runtime settings
+//! (each a `SERVER_HYPER` string, see `loopback/server.rs`: `default`, `writev=false`,
+//! `max_buf=8192`, `half_close`, `auto`, `timer,hrt_off`, `workers=1`, `arena=1`...);
+//! every contender runs with each of them, interleaved, and the rows are labelled with
+//! it. The default is hyper's defaults alone. The README's "Many connections" recipe
+//! comes from:
+//!
+//! ```text
+//! IDLE_CONNECTIONS=10000 IDLE_WINDOW_S=3 IDLE_ROUNDS=3 IDLE_ONLY=SseBody \
+//!   IDLE_HYPER='default;writev=false;max_buf=8192;half_close;auto;timer,hrt_off;workers=1;arena=1;arena=1,workers=1' \
+//!   cargo bench -p ssewire-benches --bench idle
+//! ```
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
@@ -47,6 +60,10 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+#[path = "loopback/server.rs"]
+mod server;
+use server::{rss, serve, HyperConf};
 
 /// The library's API, in one place (the only lines that differ from a copy of this
 /// bench built against an older ssewire).
@@ -75,6 +92,10 @@ mod api {
 }
 
 const CONTENDERS: [&str; 3] = ["ssewire hub", "ssewire SseBody", "axum Sse"];
+
+/// Run only when `IDLE_ONLY` names them: what the app side changes (one `KeepAlive`
+/// per body instead of one shared by all: what not to do).
+const EXTRA: [&str; 1] = ["ssewire SseBody, KeepAlive per body"];
 
 fn env_u64(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
@@ -108,10 +129,8 @@ fn server() {
     let interval = Duration::from_millis(env_u64("IDLE_INTERVAL_MS", 1000));
     let n = env_u64("IDLE_CONNECTIONS", 2000);
     raise_nofile(n + 1000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let conf = HyperConf::from_env();
+    let rt = conf.runtime();
     rt.block_on(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         println!("{}", listener.local_addr().expect("addr").port());
@@ -119,16 +138,22 @@ fn server() {
             "ssewire hub" => {
                 let ka = api::keep_alive(interval);
                 let topic = api::topic();
-                serve(listener, move || api::hub_body(&topic, &ka)).await
+                serve(listener, conf, move || api::hub_body(&topic, &ka)).await
+            }
+            "ssewire SseBody, KeepAlive per body" => {
+                serve(listener, conf, move || {
+                    api::plain_body(&api::keep_alive(interval))
+                })
+                .await
             }
             "ssewire SseBody" => {
                 let ka = api::keep_alive(interval);
-                serve(listener, move || api::plain_body(&ka)).await
+                serve(listener, conf, move || api::plain_body(&ka)).await
             }
             "axum Sse" => {
                 use axum::response::sse::{Event, KeepAlive, Sse};
                 use axum::response::IntoResponse;
-                serve(listener, move || {
+                serve(listener, conf, move || {
                     let stream = futures_util::stream::pending::<Result<Event, Infallible>>();
                     Sse::new(stream)
                         .keep_alive(KeepAlive::new().interval(interval))
@@ -142,67 +167,12 @@ fn server() {
     });
 }
 
-/// Serves every connection with HTTP/1.1, answering any request with `make()`'s body.
-async fn serve<B, F>(listener: TcpListener, make: F)
-where
-    F: Fn() -> B + Clone + Send + Sync + 'static,
-    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let make = make.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |_request| {
-                let body = make();
-                async move {
-                    let mut response = hyper::Response::new(body);
-                    response.headers_mut().insert(
-                        hyper::header::CONTENT_TYPE,
-                        hyper::header::HeaderValue::from_static("text/event-stream"),
-                    );
-                    Ok::<_, Infallible>(response)
-                }
-            });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(io, service)
-                .await;
-        });
-    }
-}
-
 // ---- client --------------------------------------------------------------------------
 
-/// CPU time (user + system) of a process, from `/proc/<pid>/stat`.
+/// CPU time (user + system) of a process.
 fn cpu_time(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read stat");
-    // Fields after the command name (which may hold spaces): state is the 3rd field of
-    // the line, utime the 14th and stime the 15th.
-    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 =
-        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
-    // USER_HZ is 100 on Linux for every architecture this runs on.
-    Duration::from_millis(ticks * 10)
-}
-
-/// Resident set size of a process in bytes, from `/proc/<pid>/status`.
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .expect("VmRSS");
-    let kib: u64 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS value");
-    kib * 1024
+    let (user, system) = server::cpu_times(pid);
+    user + system
 }
 
 struct Server(Child);
@@ -214,8 +184,13 @@ impl Drop for Server {
     }
 }
 
-fn start_server(contender: &str) -> (Server, SocketAddr) {
-    let mut child = Command::new(std::env::current_exe().expect("current exe"))
+fn start_server(contender: &str, hyper: &str) -> (Server, SocketAddr) {
+    let mut command = Command::new(std::env::current_exe().expect("current exe"));
+    for (key, value) in HyperConf::parse(hyper).server_env() {
+        command.env(key, value);
+    }
+    let mut child = command
+        .env("SERVER_HYPER", hyper)
         .env("IDLE_ROLE", "server")
         .env("IDLE_CONTENDER", contender)
         .stdout(Stdio::piped())
@@ -259,6 +234,7 @@ async fn read_connection(mut stream: TcpStream, count: Arc<AtomicU64>) {
 
 struct Measured {
     contender: &'static str,
+    hyper: String,
     cpu_fraction: f64,
     cpu_us_per_conn_s: f64,
     rss_per_conn: f64,
@@ -270,12 +246,13 @@ struct Measured {
 
 async fn measure(
     contender: &'static str,
+    hyper: &str,
     n: usize,
     interval: Duration,
     settle: Duration,
     window: Duration,
 ) -> Measured {
-    let (server, addr) = start_server(contender);
+    let (server, addr) = start_server(contender, hyper);
     let pid = server.0.id();
     // Let the server's runtime start its threads before taking its base RSS.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -335,6 +312,7 @@ async fn measure(
     let cpu = (cpu1 - cpu0).as_secs_f64();
     Measured {
         contender,
+        hyper: hyper.to_string(),
         cpu_fraction: cpu / elapsed.as_secs_f64(),
         cpu_us_per_conn_s: cpu * 1e6 / elapsed.as_secs_f64() / n as f64,
         rss_per_conn: rss_after.saturating_sub(rss_before) as f64 / n as f64,
@@ -352,6 +330,18 @@ fn client() {
     let settle = Duration::from_secs(env_u64("IDLE_SETTLE_S", 2));
     let rounds = env_u64("IDLE_ROUNDS", 1);
     let only = std::env::var("IDLE_ONLY").unwrap_or_default();
+    let hypers_text = std::env::var("IDLE_HYPER").unwrap_or_else(|_| "default".into());
+    let hypers: Vec<&str> = hypers_text.split(';').map(str::trim).collect();
+    let contenders: Vec<&'static str> = CONTENDERS
+        .iter()
+        .filter(|c| c.contains(only.as_str()))
+        .chain(
+            EXTRA
+                .iter()
+                .filter(|c| !only.is_empty() && c.contains(only.as_str())),
+        )
+        .copied()
+        .collect();
     raise_nofile(n as u64 + 1000);
 
     println!(
@@ -364,10 +354,13 @@ fn client() {
         .expect("runtime");
     let mut results = Vec::new();
     for round in 1..=rounds {
-        for contender in CONTENDERS.iter().filter(|c| c.contains(only.as_str())) {
-            let m = rt.block_on(measure(contender, n, interval, settle, window));
+        for (contender, hyper) in contenders
+            .iter()
+            .flat_map(|c| hypers.iter().map(move |h| (*c, *h)))
+        {
+            let m = rt.block_on(measure(contender, hyper, n, interval, settle, window));
             println!(
-                "  round {round}: {contender:<16} {:>6.1} % of a core, {:>6.2} µs/conn/s, {:>6.0} B/conn, \
+                "  round {round}: {contender:<16} [{hyper}] {:>6.1} % of a core, {:>6.2} µs/conn/s, {:>6.0} B/conn, \
                  keep-alives per connection {}..{} (mean {:.2} per interval) {}",
                 m.cpu_fraction * 100.0,
                 m.cpu_us_per_conn_s,
@@ -385,10 +378,13 @@ fn client() {
     println!("| server | % of a core | CPU µs per connection per second | RSS per connection | keep-alives per connection per interval | outputs |");
     println!("|---|---:|---:|---:|---:|---|");
     let mut all_ok = true;
-    for contender in CONTENDERS {
+    for (contender, hyper) in contenders
+        .iter()
+        .flat_map(|c| hypers.iter().map(move |h| (*c, *h)))
+    {
         let rows: Vec<&Measured> = results
             .iter()
-            .filter(|m| m.contender == contender)
+            .filter(|m| m.contender == contender && m.hyper == hyper)
             .collect();
         if rows.is_empty() {
             continue;
@@ -405,7 +401,12 @@ fn client() {
         let ok = rows.iter().all(|m| m.ok);
         all_ok &= ok;
         println!(
-            "| {contender} | {} % | {} | {} B | {} | {} ({} runs) |",
+            "| {contender}{} | {} % | {} | {} B | {} | {} ({} runs) |",
+            if hyper == "default" {
+                String::new()
+            } else {
+                format!(" [{hyper}]")
+            },
             range(&|m| m.cpu_fraction * 100.0, 1),
             range(&|m| m.cpu_us_per_conn_s, 2),
             range(&|m| m.rss_per_conn, 0),
