@@ -65,9 +65,9 @@ fn describe() {
 }
 
 impl GroupMetrics {
-    pub(crate) fn register(label: &Cow<'static, str>) -> Self {
+    pub(crate) fn register(label: Cow<'static, str>) -> Self {
         describe();
-        let group = label.clone();
+        let group = label;
         let closed = CloseReason::ALL.map(|reason| {
             metrics::counter!(STREAMS_CLOSED, "group" => group.clone(), "reason" => reason.as_str())
         });

@@ -70,7 +70,7 @@ impl StreamGroup {
         StreamGroup {
             counters: Arc::new(Counters {
                 #[cfg(feature = "metrics")]
-                metrics: super::export::GroupMetrics::register(&label),
+                metrics: super::export::GroupMetrics::register(label.clone()),
                 label,
                 opened: AtomicU64::new(0),
                 closed: Default::default(),
