@@ -193,8 +193,9 @@ where
         let max_chunk = *this.max_chunk as usize;
         let mut single: Option<Bytes> = None;
         let mut ended = false;
-        let mut events = 0u32; // events in the chunk, for the group
-                               // An event that did not fit in the last chunk opens this one.
+        // Events in the chunk, for the group (`with_group`).
+        let mut events = 0u32;
+        // An event that did not fit in the last chunk opens this one.
         if let Some(held) = this.extras.as_deref_mut().and_then(|x| x.held.take()) {
             single = Some(held.into_bytes());
             events += 1;
