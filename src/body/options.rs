@@ -240,7 +240,8 @@ where
     /// before that is not counted), and closes when the body is dropped, with the
     /// first [`CloseReason`](crate::CloseReason) it met (`ClientGone` if none: the
     /// server dropped it while it was still streaming). Every chunk handed to the
-    /// server counts its events and bytes. A body without a group pays nothing.
+    /// server counts its events and bytes. A body without a group pays one counter
+    /// increment per event (3 instructions; +0.4 % on a W1 event).
     ///
     /// ```
     /// use futures_util::StreamExt;

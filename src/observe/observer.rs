@@ -7,7 +7,8 @@ use super::reason::CloseReason;
 use super::stats::DeliveryLatency;
 
 /// The group of one body and where that body is: lives in the body's boxed extras,
-/// so a body without a group pays nothing for it.
+/// so a body without a group carries no state for it (only the body's count of the
+/// events in a chunk, one increment per event).
 pub(crate) struct Observer {
     group: StreamGroup,
     started: bool,
