@@ -6,6 +6,7 @@
 //! ```text
 //! cargo bench -p ssewire-benches --bench broadcast
 //! BROADCAST_SUBSCRIBERS=2000 BROADCAST_ROUNDS=1 cargo bench -p ssewire-benches --bench broadcast
+//! BROADCAST_GROUP=1 BROADCAST_ONLY=ssewire cargo bench -p ssewire-benches --bench broadcast
 //! ```
 //!
 //! Both sides run as a server would: each client is a tokio task draining its
@@ -27,7 +28,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -37,7 +38,7 @@ use axum::response::IntoResponse;
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use ssewire::hub::{Config, Topic};
-use ssewire::{Event, EventType};
+use ssewire::{Event, EventType, StreamGroup};
 use tokio::sync::{broadcast, Notify};
 
 // ---- counting allocator (counts only inside `measure_heap`) -------------------------
@@ -164,7 +165,23 @@ fn axum_client_keep_alive(rx: broadcast::Receiver<Message>) -> Body {
 
 /// The same handler with the hub: the body sends the topic's shared bytes.
 fn ssewire_client(topic: &Topic) -> Body {
-    Body::new(topic.subscribe(None).into_body())
+    let body = topic.subscribe(None).into_body();
+    match group() {
+        Some(group) => Body::new(body.with_group(group)),
+        None => Body::new(body),
+    }
+}
+
+/// `BROADCAST_GROUP=1`: every ssewire body counts itself in one `StreamGroup` (what the
+/// counters of issue 14 cost a fan-out; compare with a run without it).
+fn group() -> Option<&'static StreamGroup> {
+    static GROUP: OnceLock<Option<StreamGroup>> = OnceLock::new();
+    GROUP
+        .get_or_init(|| {
+            (std::env::var("BROADCAST_GROUP").as_deref() == Ok("1"))
+                .then(|| StreamGroup::new("bench"))
+        })
+        .as_ref()
 }
 
 fn topic() -> Topic {
