@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use super::refused::{Cap, Refused};
 
-/// The caps of a [`ConnectionLimiter`], and how long a refused client is asked to
-/// wait. Setters start with `with_`; the getters of the same names read them back.
-/// With no cap set, every connection is admitted (and counted).
+/// The caps of a [`ConnectionLimiter`](crate::ConnectionLimiter), and how long a
+/// refused client is asked to wait. Setters start with `with_`; the getters of the
+/// same names read them back. With no cap set, every connection is admitted (and
+/// counted).
 ///
 /// ```
 /// use ssewire::Limits;

@@ -57,9 +57,10 @@ impl fmt::Display for Cap {
     }
 }
 
-/// A connection refused by a cap of a [`ConnectionLimiter`] or of a hub: answer it
-/// before the stream starts, with [`Refused::to_response`] (with feature `axum`
-/// return it, it is an `IntoResponse`; with `actix`, a `ResponseError`).
+/// A connection refused by a cap of a [`ConnectionLimiter`](crate::ConnectionLimiter)
+/// or of a hub: answer it before the stream starts, with [`Refused::to_response`]
+/// (with feature `axum` return it, it is an `IntoResponse`; with `actix`, a
+/// `ResponseError`).
 ///
 /// The response is `503 Service Unavailable` ([`Cap::Global`], [`Cap::Topic`]) or
 /// `429 Too Many Requests` ([`Cap::PerKey`]), with `Retry-After` in seconds and
