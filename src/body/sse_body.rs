@@ -165,35 +165,6 @@ where
     type Item = Result<Bytes, ErrorOf<S>>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        // A body with a group counts the events of each chunk; a body without one does
-        // not even keep the count (the polling is compiled once for each).
-        if self.extras.as_deref().is_some_and(|x| x.observer.is_some()) {
-            self.poll_chunk::<true>(cx)
-        } else {
-            self.poll_chunk::<false>(cx)
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        match self.state {
-            State::Done => (0, Some(0)),
-            State::Ending => (0, Some(1)),
-            State::Streaming { .. } => (0, None),
-        }
-    }
-}
-
-impl<S> SseBody<S>
-where
-    S: Stream,
-    S::Item: SseItem,
-{
-    /// The next chunk; `COUNT`: whether to count its events for the group.
-    #[inline(always)]
-    fn poll_chunk<const COUNT: bool>(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<<Self as Stream>::Item>> {
         let mut this = self.project();
         match *this.state {
             State::Done => return Poll::Ready(None),
@@ -227,9 +198,7 @@ where
         // An event that did not fit in the last chunk opens this one.
         if let Some(held) = this.extras.as_deref_mut().and_then(|x| x.held.take()) {
             single = Some(held.into_bytes());
-            if COUNT {
-                events += 1;
-            }
+            events += 1;
         }
         while !matches!(&single, Some(first) if first.len() >= max_chunk.min(ALONE_FROM)) {
             let event: OutgoingEvent = match this.stream.as_mut().poll_next(cx) {
@@ -259,9 +228,7 @@ where
                     }
                 },
             };
-            if COUNT {
-                events += 1;
-            }
+            events += 1;
             if single.is_none() && this.buf.is_empty() {
                 single = Some(event.into_bytes());
             } else {
@@ -278,9 +245,7 @@ where
                     // It overflows the chunk, or is large enough to go alone: it
                     // opens the next chunk instead, uncopied.
                     this.extras.get_or_insert_with(Box::default).held = Some(event);
-                    if COUNT {
-                        events -= 1;
-                    }
+                    events -= 1;
                     break;
                 }
                 if let Some(first) = single.take() {
@@ -330,6 +295,14 @@ where
             }
         }
         Poll::Pending
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self.state {
+            State::Done => (0, Some(0)),
+            State::Ending => (0, Some(1)),
+            State::Streaming { .. } => (0, None),
+        }
     }
 }
 
