@@ -63,6 +63,8 @@ use tokio::net::{TcpListener, TcpStream};
 
 #[path = "loopback/server.rs"]
 mod server;
+
+use server::{env_number, raise_nofile};
 use server::{rss, serve, HyperConf};
 
 /// The library's API, in one place (the only lines that differ from a copy of this
@@ -97,23 +99,6 @@ const CONTENDERS: [&str; 3] = ["ssewire hub", "ssewire SseBody", "axum Sse"];
 /// per body instead of one shared by all: what not to do).
 const EXTRA: [&str; 1] = ["ssewire SseBody, KeepAlive per body"];
 
-fn env_u64(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
-        Err(_) => default,
-    }
-}
-
-fn raise_nofile(need: u64) {
-    match rlimit::increase_nofile_limit(need) {
-        Ok(got) if got >= need => {}
-        Ok(got) => eprintln!("warning: open-files limit is {got}, {need} wanted"),
-        Err(e) => eprintln!("warning: cannot raise the open-files limit: {e}"),
-    }
-}
-
 fn main() {
     if std::env::var("IDLE_ROLE").as_deref() == Ok("server") {
         server();
@@ -126,8 +111,8 @@ fn main() {
 
 fn server() {
     let contender = std::env::var("IDLE_CONTENDER").expect("IDLE_CONTENDER");
-    let interval = Duration::from_millis(env_u64("IDLE_INTERVAL_MS", 1000));
-    let n = env_u64("IDLE_CONNECTIONS", 2000);
+    let interval = Duration::from_millis(env_number::<u64>("IDLE_INTERVAL_MS", 1000));
+    let n = env_number::<u64>("IDLE_CONNECTIONS", 2000);
     raise_nofile(n + 1000);
     let conf = HyperConf::from_env();
     let rt = conf.runtime();
@@ -324,11 +309,11 @@ async fn measure(
 }
 
 fn client() {
-    let n = env_u64("IDLE_CONNECTIONS", 2000) as usize;
-    let interval = Duration::from_millis(env_u64("IDLE_INTERVAL_MS", 1000));
-    let window = Duration::from_secs(env_u64("IDLE_WINDOW_S", 5));
-    let settle = Duration::from_secs(env_u64("IDLE_SETTLE_S", 2));
-    let rounds = env_u64("IDLE_ROUNDS", 1);
+    let n = env_number::<u64>("IDLE_CONNECTIONS", 2000) as usize;
+    let interval = Duration::from_millis(env_number::<u64>("IDLE_INTERVAL_MS", 1000));
+    let window = Duration::from_secs(env_number::<u64>("IDLE_WINDOW_S", 5));
+    let settle = Duration::from_secs(env_number::<u64>("IDLE_SETTLE_S", 2));
+    let rounds = env_number::<u64>("IDLE_ROUNDS", 1);
     let only = std::env::var("IDLE_ONLY").unwrap_or_default();
     let hypers_text = std::env::var("IDLE_HYPER").unwrap_or_else(|_| "default".into());
     let hypers: Vec<&str> = hypers_text.split(';').map(str::trim).collect();

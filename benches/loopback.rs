@@ -64,30 +64,15 @@ use tokio::net::{TcpListener, TcpStream};
 
 #[path = "loopback/server.rs"]
 mod server;
+
 use server::{cpu_times, HyperConf};
+use server::{env_number, raise_nofile};
 
 /// 64 bytes of printable data, the same in every event.
 const DATA: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
 const TICK: &str = "tick";
 
 const CONTENDERS: [&str; 3] = ["ssewire", "ssewire 1/chunk", "axum"];
-
-fn env_f64(name: &str, default: f64) -> f64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
-        Err(_) => default,
-    }
-}
-
-fn raise_nofile(need: u64) {
-    match rlimit::increase_nofile_limit(need) {
-        Ok(got) if got >= need => {}
-        Ok(got) => eprintln!("warning: open-files limit is {got}, {need} wanted"),
-        Err(e) => eprintln!("warning: cannot raise the open-files limit: {e}"),
-    }
-}
 
 fn main() {
     if std::env::var("LOOPBACK_ROLE").as_deref() == Ok("server") {
@@ -695,8 +680,8 @@ fn client_main() {
     }
     let pin = pinned.then_some("1");
 
-    let scale = env_f64("LOOPBACK_SCALE", 0.1);
-    let rounds = env_f64("LOOPBACK_ROUNDS", if smoke { 1.0 } else { 3.0 }) as usize;
+    let scale = env_number::<f64>("LOOPBACK_SCALE", 0.1);
+    let rounds = env_number::<f64>("LOOPBACK_ROUNDS", if smoke { 1.0 } else { 3.0 }) as usize;
     let only = std::env::var("LOOPBACK_ONLY").unwrap_or_default();
     let which = std::env::var("LOOPBACK_CONTENDERS").unwrap_or_default();
     let events = |full: f64| ((full * scale).round() as u64).max(1);

@@ -217,3 +217,23 @@ pub fn rss(pid: u32) -> u64 {
         .expect("VmRSS value");
     kib * 1024
 }
+
+/// The number in environment variable `name`, or `default` when it is not set (a value
+/// that does not parse stops the bench: a typo must not measure the default).
+pub fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} must be a number, got {v:?}")),
+        Err(_) => default,
+    }
+}
+
+/// Raises the open-files limit to `need` (thousands of sockets), or says why not.
+pub fn raise_nofile(need: u64) {
+    match rlimit::increase_nofile_limit(need) {
+        Ok(got) if got >= need => {}
+        Ok(got) => eprintln!("warning: open-files limit is {got}, {need} wanted"),
+        Err(e) => eprintln!("warning: cannot raise the open-files limit: {e}"),
+    }
+}
