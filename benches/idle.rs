@@ -51,7 +51,6 @@
 //! ```
 
 use std::convert::Infallible;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -182,12 +181,8 @@ fn start_server(contender: &str, hyper: &str) -> (Server, SocketAddr) {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read port");
-    let port: u16 = line.trim().parse().expect("port");
-    (Server(child), SocketAddr::from(([127, 0, 0, 1], port)))
+    let addr = server::read_port(&mut child);
+    (Server(child), addr)
 }
 
 /// Reads one connection forever, counting the `:` after the response head.

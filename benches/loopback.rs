@@ -52,7 +52,7 @@
 //! see `loopback/server.rs`).
 
 use std::convert::Infallible;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, Write};
 use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -500,17 +500,9 @@ fn start_server(contender: &str, scenario: &str, events: u64, pin: Option<&str>)
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read port");
-    let port: u16 = line.trim().parse().expect("port");
+    let addr = server::read_port(&mut child);
     let stdin = child.stdin.take().expect("stdin");
-    Server {
-        child,
-        stdin,
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-    }
+    Server { child, stdin, addr }
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -237,3 +237,15 @@ pub fn raise_nofile(need: u64) {
         Err(e) => eprintln!("warning: cannot raise the open-files limit: {e}"),
     }
 }
+
+/// The loopback address a server process just started listens on: it prints its port
+/// as the first line of its stdout.
+pub fn read_port(child: &mut std::process::Child) -> std::net::SocketAddr {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read port");
+    let port: u16 = line.trim().parse().expect("port");
+    std::net::SocketAddr::from(([127, 0, 0, 1], port))
+}
