@@ -4,6 +4,8 @@ mod builder;
 mod header;
 mod into_field;
 mod lines;
+mod with_data;
 
 pub use self::builder::Event;
 pub use self::into_field::{IntoEventId, IntoEventType};
+pub use self::with_data::WithData;

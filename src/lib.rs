@@ -260,7 +260,7 @@ pub use data_writer::DataWriter;
 pub use decode::{DecodeError, DecodeStream, DecodeStreamError, Decoded, Decoder, MessageEvent};
 pub use encoded::EncodedEvent;
 pub use error::{EventError, Field};
-pub use event::{Event, IntoEventId, IntoEventType};
+pub use event::{Event, IntoEventId, IntoEventType, WithData};
 pub use fields::{EventId, EventType};
 #[cfg(any(feature = "axum", feature = "actix"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "axum", feature = "actix"))))]

@@ -358,3 +358,86 @@ async fn encoded_events_from_a_result_stream_pass_through_uncopied() {
     let chunks: Vec<Bytes> = SseBody::new(events).map(|c| c.unwrap()).collect().await;
     assert_eq!(chunks[0].as_ptr(), shared.as_bytes().as_ptr());
 }
+
+/// A stream of `Event::attach_data` events writes the same bytes as the same events
+/// built with `Event::data`, cut into chunks at event boundaries, each within the
+/// bound unless it holds a single event (the held-over path included: an event that
+/// does not fit opens the next chunk, then attached data is appended after it).
+mod attached_data {
+    use super::*;
+    use proptest::prelude::*;
+
+    const TICK: EventType = EventType::from_static("tick");
+
+    fn build(i: usize, typed: bool) -> Event {
+        if typed {
+            Event::new().event(TICK).id(i as u64)
+        } else {
+            Event::new()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn same_bytes_and_bounded_chunks(
+            events in prop::collection::vec(("[ab\r\n]{0,40}", any::<bool>()), 0..30),
+            max_chunk in 1usize..200,
+        ) {
+            let expected: Vec<Bytes> = events
+                .iter()
+                .enumerate()
+                .map(|(i, (text, typed))| build(i, *typed).data(text).encode().into_bytes())
+                .collect();
+            let items: Vec<_> = events
+                .iter()
+                .enumerate()
+                .map(|(i, (text, typed))| build(i, *typed).attach_data(text.clone()))
+                .collect();
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let chunks: Vec<Bytes> = runtime.block_on(
+                SseBody::new(stream::iter(items))
+                    .with_max_chunk_size(max_chunk)
+                    .map(|c| c.unwrap())
+                    .collect(),
+            );
+            prop_assert_eq!(chunks.concat(), expected.concat());
+            // Where each event ends in the stream's bytes.
+            let mut ends = Vec::new();
+            let mut at = 0;
+            for event in &expected {
+                at += event.len();
+                ends.push(at);
+            }
+            let mut at = 0;
+            for chunk in &chunks {
+                let start = at;
+                at += chunk.len();
+                prop_assert!(ends.contains(&at), "a chunk ends inside an event");
+                let inside = ends.iter().filter(|&&end| end > start && end <= at).count();
+                prop_assert!(
+                    chunk.len() <= max_chunk || inside == 1,
+                    "a chunk of {} bytes holds {} events (bound {})", chunk.len(), inside, max_chunk
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn errors_of_a_result_stream_still_reach_the_handler() {
+        let events = stream::iter([
+            Ok(Event::new().attach_data(String::from("a"))),
+            Ok(Event::new().attach_data(String::from("b"))),
+            Err("broken"),
+        ]);
+        let chunks: Vec<Bytes> = SseBody::new(events)
+            .with_error_handler(|e: &str| Event::new().event(TICK).data(e))
+            .map(|c| c.unwrap())
+            .collect()
+            .await;
+        assert_eq!(
+            chunks.concat(),
+            b"data: a\n\ndata: b\n\nevent: tick\ndata: broken\n\n"
+        );
+    }
+}

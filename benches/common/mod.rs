@@ -255,6 +255,18 @@ pub mod make {
         }
     }
 
+    /// The same event with the data attached, not copied into it (`attach_data`).
+    #[inline(always)]
+    pub fn ssewire_attached(w: &Workload, n: u64) -> ssewire::WithData<&'static str> {
+        use ssewire::Event;
+        let data = black_box(w.data);
+        if w.typed {
+            Event::new().event(SSEWIRE_TICK).id(n).attach_data(data)
+        } else {
+            Event::new().attach_data(data)
+        }
+    }
+
     /// axum takes `AsRef<str>` for the id, so it is formatted on the stack.
     #[inline(always)]
     pub fn axum(w: &Workload, n: u64) -> axum::response::sse::Event {

@@ -5,8 +5,9 @@ use std::convert::Infallible;
 
 use bytes::{Bytes, BytesMut};
 
+use super::sse_body::ALONE_FROM;
 use crate::encoded::EncodedEvent;
-use crate::event::Event;
+use crate::event::{Event, WithData};
 
 /// An event on its way out: built ([`Event`]) or already encoded ([`EncodedEvent`]).
 ///
@@ -97,7 +98,8 @@ impl From<EncodedEvent> for OutgoingEvent {
 }
 
 /// What a stream fed to [`SseBody`](crate::SseBody) may yield: an [`Event`], an
-/// [`EncodedEvent`], an [`OutgoingEvent`], or a `Result` of any of them.
+/// [`EncodedEvent`], an [`OutgoingEvent`], a [`WithData`], or a `Result` of any of
+/// them.
 ///
 /// Implement it for your own message type to stream it without a `map`:
 ///
@@ -133,6 +135,65 @@ pub trait SseItem {
     /// The stream's own error, which ends the body (see
     /// [`SseBody`](crate::SseBody#errors) for what the client then sees).
     fn into_outgoing(self) -> Result<OutgoingEvent, Self::Error>;
+
+    /// How the body takes the item: as an [`OutgoingEvent`], or (`None`) written
+    /// straight into the chunk being built. Not for implementing or calling outside
+    /// ssewire (its argument's type cannot be named); the default is right for every
+    /// other type.
+    #[doc(hidden)]
+    #[inline(always)]
+    fn hand_over(self, _chunk: &mut Chunk<'_>) -> Result<Option<OutgoingEvent>, Self::Error>
+    where
+        Self: Sized,
+    {
+        self.into_outgoing().map(Some)
+    }
+}
+
+/// The chunk a body is building, as an item sees it (see [`SseItem::hand_over`]).
+/// Public in a private module: the trait's signature needs it, nobody else can name
+/// it.
+#[derive(Debug)]
+pub struct Chunk<'a> {
+    /// The coalesced events so far.
+    pub(super) buf: &'a mut BytesMut,
+    /// The chunk's first event, kept uncopied until a second one comes.
+    pub(super) single: &'a mut Option<Bytes>,
+    pub(super) max_chunk: usize,
+}
+
+impl Chunk<'_> {
+    /// Writes an event with attached data into the chunk when it fits, or when the
+    /// chunk is empty (it then goes alone, whatever its size). Otherwise it is
+    /// encoded on its own (one allocation), to open the next chunk; and so is a small
+    /// event that finds the body without a buffer (the body lets it go when idle),
+    /// which may well go alone, as an `Event` would.
+    #[inline(always)]
+    fn take_with_data<D: AsRef<str>>(&mut self, event: WithData<D>) -> Option<OutgoingEvent> {
+        let queued = self.single.as_ref().map_or(self.buf.len(), Bytes::len);
+        let data_len = event.data().as_ref().len();
+        if queued == 0 {
+            if self.buf.capacity() == 0 && data_len < ALONE_FROM {
+                return Some(OutgoingEvent::Encoded(event.encode()));
+            }
+            event.encode_to(self.buf);
+            return None;
+        }
+        // A bound that needs no scan of the data settles the common case; the exact
+        // length (a scan for line breaks) is needed only near the limit.
+        let fits = queued + event.worst_case_len() <= self.max_chunk
+            || (queued + data_len < self.max_chunk
+                && queued + event.encoded_len() <= self.max_chunk);
+        if !fits {
+            return Some(OutgoingEvent::Encoded(event.encode()));
+        }
+        if let Some(first) = self.single.take() {
+            self.buf.reserve(first.len() + data_len + 4096);
+            self.buf.extend_from_slice(&first);
+        }
+        event.encode_to(self.buf);
+        None
+    }
 }
 
 impl SseItem for Event {
@@ -156,11 +217,40 @@ impl SseItem for OutgoingEvent {
     }
 }
 
+impl<D: AsRef<str>> SseItem for WithData<D> {
+    type Error = Infallible;
+    fn into_outgoing(self) -> Result<OutgoingEvent, Infallible> {
+        Ok(OutgoingEvent::Encoded(self.encode()))
+    }
+
+    #[inline(always)]
+    fn hand_over(self, chunk: &mut Chunk<'_>) -> Result<Option<OutgoingEvent>, Infallible> {
+        Ok(chunk.take_with_data(self))
+    }
+}
+
+impl<D: AsRef<str>> From<WithData<D>> for OutgoingEvent {
+    fn from(event: WithData<D>) -> Self {
+        OutgoingEvent::Encoded(event.encode())
+    }
+}
+
 impl<T: SseItem<Error = Infallible>, E> SseItem for Result<T, E> {
     type Error = E;
     fn into_outgoing(self) -> Result<OutgoingEvent, E> {
         match self {
             Ok(item) => match item.into_outgoing() {
+                Ok(event) => Ok(event),
+                Err(never) => match never {},
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    #[inline(always)]
+    fn hand_over(self, chunk: &mut Chunk<'_>) -> Result<Option<OutgoingEvent>, E> {
+        match self {
+            Ok(item) => match item.hand_over(chunk) {
                 Ok(event) => Ok(event),
                 Err(never) => match never {},
             },

@@ -11,12 +11,12 @@ use pin_project_lite::pin_project;
 
 use super::extras::{Extras, OnError};
 use super::hooks::{observe_chunk, observe_error, observe_keep_alive, observe_stream_end};
-use super::item::{ErrorOf, OutgoingEvent, SseItem};
+use super::item::{Chunk, ErrorOf, OutgoingEvent, SseItem};
 use crate::keep_alive::KeepAliveState;
 
 /// Events at least this large go out alone, without a copy: coalescing them would cost
 /// more (a copy of every byte) than it saves (a few bytes of chunk framing).
-const ALONE_FROM: usize = 1024;
+pub(super) const ALONE_FROM: usize = 1024;
 
 pin_project! {
     /// A `text/event-stream` body made from a stream of events.
@@ -207,8 +207,20 @@ where
                     ended = true;
                     break;
                 }
-                Poll::Ready(Some(item)) => match item.into_outgoing() {
-                    Ok(event) => event,
+                Poll::Ready(Some(item)) => match item.hand_over(&mut Chunk {
+                    buf: this.buf,
+                    single: &mut single,
+                    max_chunk,
+                }) {
+                    Ok(Some(event)) => event,
+                    Ok(None) => {
+                        // Written into the chunk already.
+                        events += 1;
+                        if this.buf.len() >= max_chunk {
+                            break;
+                        }
+                        continue;
+                    }
                     Err(err) => {
                         ended = true;
                         observe_error(this.extras);

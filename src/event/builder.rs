@@ -93,14 +93,17 @@ const LATE_RETRY_ROOM: usize = 16;
 /// typical event costs one allocation to build and encode with
 /// [`encode`](Event::encode), whatever the order of the setters; several pieces of
 /// data, comments, or data with CRLF may cost one or two more. An event without data
-/// allocates nothing until it is encoded. To encode data of any size with no
-/// allocation and one copy, into a buffer you reuse, give it at write time with
+/// allocates nothing until it is encoded. To send data with no allocation and one
+/// copy, attach it instead: [`attach_data`](Event::attach_data) keeps your `String`
+/// (or `&'static str`, `Arc<str>`...) as it is until the event is written, and
+/// [`SseBody`](crate::SseBody) then copies it straight into its chunk; into a buffer
+/// you reuse, give it at write time with
 /// [`encode_with_data_to`](Event::encode_with_data_to).
 #[derive(Clone, Default)]
 #[must_use = "an Event does nothing until it is encoded or sent"]
 pub struct Event {
-    header: Header,
-    lines: Lines,
+    pub(super) header: Header,
+    pub(super) lines: Lines,
 }
 
 impl Event {
@@ -385,25 +388,31 @@ impl Event {
     /// ```
     #[inline]
     pub fn encode_with_data_to(&self, data: &str, buf: &mut BytesMut) {
-        let data = data.as_bytes();
         buf.reserve(
             self.header.max_encoded_len()
                 + self.lines.encoded_len()
                 + b"data: \n\n".len()
                 + data.len(),
         );
-        self.header.write(buf);
-        self.lines.write_to(buf);
+        self.write_with_data(data.as_bytes(), buf);
+    }
+
+    /// Writes the event with `data` as its last piece of data, with no reserve of
+    /// its own.
+    #[inline]
+    pub(super) fn write_with_data<S: Sink>(&self, data: &[u8], sink: &mut S) {
+        self.header.write(sink);
+        self.lines.write_to(sink);
         if has_line_break(data) {
-            write_data_lines(buf, data);
+            write_data_lines(sink, data);
         } else {
             // Most data is one line: one scan (vectorized), one copy.
-            buf.extend_from_slice(b"data: ");
-            buf.extend_from_slice(data);
-            buf.extend_from_slice(b"\n");
+            sink.put(b"data: ");
+            sink.put(data);
+            sink.put(b"\n");
         }
         // The event has data, so it ends with a blank line.
-        buf.extend_from_slice(b"\n");
+        sink.put(b"\n");
     }
 
     /// Encodes the event into one shareable [`EncodedEvent`].
@@ -489,21 +498,21 @@ impl Event {
 
 /// Writes `data` as `data:` lines, split at CRLF, CR and LF, as [`Event::data`] does.
 #[inline(never)]
-fn write_data_lines(buf: &mut BytesMut, data: &[u8]) {
-    buf.extend_from_slice(b"data: ");
+fn write_data_lines<S: Sink>(sink: &mut S, data: &[u8]) {
+    sink.put(b"data: ");
     let mut rest = data;
     loop {
         let (line, next) = split_line(rest);
-        buf.extend_from_slice(line);
+        sink.put(line);
         match next {
             Some(next) => {
-                buf.extend_from_slice(b"\ndata: ");
+                sink.put(b"\ndata: ");
                 rest = next;
             }
             None => break,
         }
     }
-    buf.extend_from_slice(b"\n");
+    sink.put(b"\n");
 }
 
 impl From<Event> for Bytes {
