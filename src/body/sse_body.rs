@@ -118,8 +118,9 @@ where
     /// A body that sends every event of `stream`.
     ///
     /// The stream may yield [`Event`](crate::Event)s,
-    /// [`EncodedEvent`](crate::EncodedEvent)s, [`OutgoingEvent`]s, `Result`s of any of
-    /// them, or any [`SseItem`].
+    /// [`EncodedEvent`](crate::EncodedEvent)s, [`OutgoingEvent`]s,
+    /// [`WithData`](crate::WithData)s (written straight into the chunk, with no
+    /// allocation per event), `Result`s of any of them, or any [`SseItem`].
     ///
     /// ```
     /// use ssewire::{Event, SseBody};
