@@ -8,7 +8,8 @@
 //! - [`Event::encode`] / [`Event::encode_to`]: the wire encoder (building and encoding
 //!   a typical event costs one allocation, whatever the order of the setters;
 //!   [`Event::encode_with_data_to`] writes data of any size into a reused buffer with
-//!   one copy and no allocation);
+//!   one copy and no allocation); [`Event::attach_data`] keeps data you own as it is
+//!   until the body writes it into its chunk ([`WithData`]: no allocation per event);
 //!   [`EncodedEvent`] to encode once and send the same bytes to many clients;
 //! - [`SseBody`]: any `Stream` of events or encoded events as a body (a `Stream` of
 //!   `Bytes`, an `http_body::Body`, an axum response, an actix-web responder), with
