@@ -3,25 +3,27 @@
 //! A line ends at CRLF, LF or a lone CR; a CR that ends a chunk is held until the
 //! next byte shows whether an LF follows. A line that lies within one chunk is lent
 //! as a range of that chunk (no copy); a line that spans chunks is assembled in a
-//! buffer of its own, which goes with the line (it is never reused for a later line,
-//! so a kept event never shares memory with a later one). One byte order mark is
+//! `String` of its own, each piece checked as UTF-8 as it is appended, which goes
+//! with the line (it is never reused for a later line, so a kept event never shares
+//! memory with a later one): its values are text that needs no further check. One byte order mark is
 //! removed from the start of the first line. Lines longer than the limit are
 //! reported once and skipped without being buffered.
 
 use std::collections::VecDeque;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
-use super::text;
+use super::text::{self, Label, Text};
 use crate::scan::find_line_break_ascii;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Position of the first CR or LF in `s`, and whether the bytes before it (all of `s`
-/// when there is none) are ASCII. Short lines are found by the block scan of
-/// `scan.rs`, which tells both at once; with feature `memchr`, a line longer than
-/// [`SHORT`] is searched with `memchr2` (AVX2 where the CPU has it) and then checked
-/// for ASCII on its own.
+/// when there is none) are known to be ASCII (`false`: not known, checked later).
+/// Short lines are found by the block scan of `scan.rs`, which tells both at once;
+/// with feature `memchr`, a line longer than [`SHORT`] is searched with `memchr2`
+/// (AVX2 where the CPU has it) and not checked for ASCII: its text is checked as
+/// UTF-8 later, once (a pass of its own for ASCII would only come on top).
 #[inline]
 fn find_break(s: &[u8]) -> (Option<usize>, bool) {
     #[cfg(feature = "memchr")]
@@ -31,8 +33,7 @@ fn find_break(s: &[u8]) -> (Option<usize>, bool) {
             return (found, ascii);
         }
         let found = memchr::memchr2(b'\n', b'\r', &s[SHORT..]).map(|i| SHORT + i);
-        let line = &s[SHORT..found.unwrap_or(s.len())];
-        return (found, ascii && line.is_ascii());
+        return (found, false);
     }
     find_line_break_ascii(s)
 }
@@ -48,7 +49,7 @@ pub(super) struct Line<'a> {
     /// The line is `src()[start..end]`.
     pub(super) start: usize,
     pub(super) end: usize,
-    /// Whether the line is known to be ASCII.
+    /// Whether the line is known to be ASCII (`false`: not known).
     pub(super) ascii: bool,
     /// Stream offset of the line's first byte.
     pub(super) offset: u64,
@@ -56,26 +57,128 @@ pub(super) struct Line<'a> {
 
 /// Where a line's bytes are.
 enum Src<'a> {
-    /// In the chunk being decoded (lent: no copy, no reference count).
+    /// In the chunk being decoded (lent: no copy, no reference count), or in a
+    /// buffer of its own when the line arrived in several chunks and is not valid
+    /// UTF-8 (its values are then decoded as those of a chunk, and the limits count
+    /// the bytes as they arrived, whatever the chunks).
     Chunk(&'a Bytes),
-    /// In a buffer of its own: the line arrived in several chunks.
-    Joined(Bytes),
+    /// In a `String` of its own, valid UTF-8: the line arrived in several chunks.
+    /// `end` is its length. Lent (`Lines::joined`), so that a line stays two words
+    /// whatever its source; a value takes the `String` over.
+    Joined(&'a mut String),
 }
 
-impl Line<'_> {
-    /// The buffer that holds the line (at `start..end`); values may be sliced from it.
+/// A value cut from a [`Line`]: a slice of the chunk, or assembled text.
+pub(super) enum Value {
+    /// A slice of the chunk (see [`text::cut`]), not checked as UTF-8 yet.
+    Slice { bytes: Bytes, ascii: bool },
+    /// `text[start..]`: text of a line that spans chunks, valid UTF-8 already.
+    Owned { text: String, start: usize },
+}
+
+impl Value {
     #[inline]
-    pub(super) fn src(&self) -> &Bytes {
-        match &self.src {
-            Src::Chunk(chunk) => chunk,
-            Src::Joined(line) => line,
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Value::Slice { bytes, .. } => bytes,
+            Value::Owned { text, start } => text.as_bytes().get(*start..).unwrap_or_default(),
         }
     }
 
+    /// As text: a slice is checked now (invalid UTF-8 becomes U+FFFD).
+    #[inline]
+    pub(super) fn into_text(self) -> Text {
+        match self {
+            Value::Slice { bytes, ascii } => Text::from_checked(bytes, ascii),
+            Value::Owned { text, start } => Text::owned(text, start),
+        }
+    }
+}
+
+impl Line<'_> {
     /// The line's bytes.
     #[inline]
     pub(super) fn bytes(&self) -> &[u8] {
-        &self.src()[self.start..self.end]
+        match &self.src {
+            Src::Chunk(chunk) => &chunk[self.start..self.end],
+            Src::Joined(line) => &line.as_bytes()[self.start..self.end],
+        }
+    }
+
+    /// The rest of the line from `at` (an index into [`Line::bytes`], after an ASCII
+    /// byte) as a value: a slice of the chunk or the line's own text, either kept
+    /// only as far as [`text::may_share`] allows.
+    #[inline]
+    pub(super) fn into_value(self, at: usize) -> Value {
+        match self.src {
+            Src::Chunk(chunk) => Value::Slice {
+                bytes: text::cut(chunk, self.start + at, self.end),
+                ascii: self.ascii,
+            },
+            Src::Joined(line) => Value::Owned {
+                text: std::mem::take(line),
+                start: self.start + at,
+            },
+        }
+    }
+
+    /// The rest of the line from `at` (as in [`Line::into_value`]) as a label.
+    #[inline]
+    pub(super) fn into_label(self, at: usize) -> Label {
+        match self.src {
+            Src::Chunk(chunk) => Label::new(chunk, self.start + at, self.end, self.ascii),
+            Src::Joined(line) => Label::from_owned(std::mem::take(line), self.start + at),
+        }
+    }
+}
+
+/// The start of a line whose end has not arrived yet.
+#[derive(Default)]
+struct Partial {
+    /// The line so far while it is valid UTF-8: each piece was checked as it was
+    /// appended (while it is in cache), so the finished line needs no further check.
+    text: String,
+    /// The line so far once a piece was not valid UTF-8 on its own (a character cut
+    /// by a chunk boundary, or invalid bytes; `text` is then empty): the whole line
+    /// is checked when it is complete.
+    raw: Vec<u8>,
+}
+
+impl Partial {
+    #[inline]
+    fn len(&self) -> usize {
+        self.text.len() + self.raw.len()
+    }
+
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.text.is_empty() && self.raw.is_empty()
+    }
+
+    fn push(&mut self, piece: &[u8]) {
+        if !self.raw.is_empty() {
+            self.raw.extend_from_slice(piece);
+            return;
+        }
+        match text::utf8(piece) {
+            Some(piece) => self.text.push_str(piece),
+            None => {
+                // `piece` is not empty (the empty text is valid): `raw` is now in use.
+                self.raw = std::mem::take(&mut self.text).into_bytes();
+                self.raw.extend_from_slice(piece);
+            }
+        }
+    }
+
+    /// The complete line: as text when it is valid UTF-8, else as bytes (frozen
+    /// with [`text::freeze_vec`]). The buffer goes with it and the next line starts a
+    /// new one.
+    fn finish(&mut self) -> Result<String, Bytes> {
+        if self.raw.is_empty() {
+            return Ok(std::mem::take(&mut self.text));
+        }
+        String::from_utf8(std::mem::take(&mut self.raw))
+            .map_err(|e| text::freeze_vec(e.into_bytes()))
     }
 }
 
@@ -101,9 +204,12 @@ pub(super) struct Lines {
     /// Chunks fed before the previous ones were used up.
     queued: VecDeque<Bytes>,
     /// The start of a line whose end has not arrived yet.
-    partial: BytesMut,
-    /// Whether `partial` is all ASCII so far.
-    partial_ascii: bool,
+    partial: Partial,
+    /// The last line that arrived in several chunks, lent as [`Src::Joined`] when it
+    /// is valid UTF-8 (a value takes it over), else as a [`Src::Chunk`] from
+    /// `invalid`. Both are let go of with the chunk, when the input is used up.
+    joined: String,
+    invalid: Bytes,
     /// Stream offset of the first byte of `partial`.
     partial_offset: u64,
     /// Length of the last line that arrived in several chunks: the room reserved for
@@ -126,8 +232,9 @@ impl Lines {
             at: 0,
             chunk_offset: 0,
             queued: VecDeque::new(),
-            partial: BytesMut::new(),
-            partial_ascii: true,
+            partial: Partial::default(),
+            joined: String::new(),
+            invalid: Bytes::new(),
             partial_offset: 0,
             partial_hint: 0,
             cr_pending: false,
@@ -179,7 +286,7 @@ impl Lines {
     /// or drops it (`skipping`, or over the limit: then returns the line's offset).
     /// Out of line: once per chunk at most, and it keeps [`Lines::next`] small.
     #[cold]
-    fn hold(&mut self, skipping: bool, ascii: bool) -> Option<u64> {
+    fn hold(&mut self, skipping: bool) -> Option<u64> {
         let rest = &self.chunk[self.at..];
         let n = rest.len();
         if self.skip_line {
@@ -192,19 +299,17 @@ impl Lines {
             } else {
                 self.partial_offset
             };
-            self.partial = BytesMut::new();
+            self.partial = Partial::default();
             self.skip_line = true;
             self.at = self.chunk.len();
             return Some(offset);
         } else {
             if self.partial.is_empty() {
                 self.partial_offset = self.chunk_offset + self.at as u64;
-                self.partial_ascii = true;
                 // With nothing in the buffer yet, this is free of copies.
-                self.partial.reserve(n.max(self.partial_hint));
+                self.partial.text.reserve(n.max(self.partial_hint));
             }
-            self.partial.extend_from_slice(rest);
-            self.partial_ascii &= ascii;
+            self.partial.push(rest);
         }
         self.at = self.chunk.len();
         None
@@ -228,6 +333,8 @@ impl Lines {
                     None => {
                         // Let go of the caller's memory as soon as it is decoded.
                         self.chunk = Bytes::new();
+                        self.joined = String::new();
+                        self.invalid = Bytes::new();
                         return Next::NeedMore;
                     }
                 }
@@ -243,7 +350,7 @@ impl Lines {
             let (found, ascii) = find_break(rest);
             let Some(len) = found else {
                 // The line goes on in a later chunk.
-                if let Some(offset) = self.hold(skipping, ascii) {
+                if let Some(offset) = self.hold(skipping) {
                     return Next::TooLong { offset };
                 }
                 continue;
@@ -267,43 +374,46 @@ impl Lines {
                 continue;
             }
 
-            let (joined, start, end, ascii, offset) = if self.partial.is_empty() {
+            let (src, mut start, end, ascii, offset) = if self.partial.is_empty() {
                 let offset = self.chunk_offset + start as u64;
                 if len > self.max_line && !skipping {
                     self.first_line = false;
                     return Next::TooLong { offset };
                 }
-                (None, start, end, ascii, offset)
+                (Src::Chunk(&self.chunk), start, end, ascii, offset)
             } else {
                 let offset = self.partial_offset;
                 let total = self.partial.len() + len;
                 if total > self.max_line && !skipping {
-                    self.partial = BytesMut::new();
+                    self.partial = Partial::default();
                     self.first_line = false;
                     return Next::TooLong { offset };
                 }
-                self.partial.extend_from_slice(&self.chunk[start..end]);
+                self.partial.push(&self.chunk[start..end]);
                 self.partial_hint = total;
-                // The whole buffer goes with the line (copied out if it is much
-                // larger than the line): the next partial line gets a new one.
-                let line = text::freeze(std::mem::take(&mut self.partial));
-                (Some(line), 0, total, self.partial_ascii && ascii, offset)
+                // The whole buffer goes with the line (a value keeps it only as far
+                // as `text::may_share` allows): the next partial line gets a new one.
+                match self.partial.finish() {
+                    Ok(line) => {
+                        self.joined = line;
+                        (Src::Joined(&mut self.joined), 0, total, false, offset)
+                    }
+                    Err(line) => {
+                        self.invalid = line;
+                        (Src::Chunk(&self.invalid), 0, total, false, offset)
+                    }
+                }
             };
-            let mut start = start;
             if self.first_line {
                 self.first_line = false;
-                let bytes = match &joined {
-                    Some(line) => &line[start..end],
-                    None => &self.chunk[start..end],
+                let bytes = match &src {
+                    Src::Chunk(chunk) => &chunk[start..end],
+                    Src::Joined(line) => &line.as_bytes()[start..end],
                 };
                 if bytes.starts_with(BOM) {
                     start += BOM.len();
                 }
             }
-            let src = match joined {
-                Some(line) => Src::Joined(line),
-                None => Src::Chunk(&self.chunk),
-            };
             return Next::Line(Line {
                 src,
                 start,

@@ -14,8 +14,10 @@ use crate::{Event, EventId, EventType};
 ///
 /// The data is kept as the `Bytes` it arrived in whenever it was one line inside one
 /// chunk of at most 64 KiB (no copy), so holding on to an event also holds on to that
-/// chunk's memory; it never holds on to a larger buffer unless its own bytes are at
-/// least half of it (a small value is copied out).
+/// chunk's memory; data the decoder assembled (several lines, or a line cut by chunk
+/// boundaries) is kept in the `String` it was assembled in. It never holds on to a
+/// buffer larger than 64 KiB unless its own bytes are at least half of it (a small
+/// value is copied out).
 ///
 /// ```
 /// use ssewire::Decoder;
@@ -67,9 +69,14 @@ impl MessageEvent {
     /// The data: the values of the event's `data:` fields joined with `\n`. Invalid
     /// UTF-8 in the stream has been replaced with U+FFFD.
     ///
-    /// This checks the (valid) UTF-8 once more to hand out a `&str` without `unsafe`
-    /// code; it runs at memory speed, but call it once and keep the `&str` rather
-    /// than calling it in a loop. [`MessageEvent::data_bytes`] costs nothing.
+    /// Data the decoder assembled itself (a line that arrived in several chunks, or
+    /// several `data` lines) was checked as UTF-8 once, when it was decoded, and this
+    /// costs nothing. One-line data in one chunk is a slice of that chunk, and its
+    /// (valid) UTF-8 is checked once more to hand out a `&str` without `unsafe` code;
+    /// so is ASCII data of several lines with feature `simdutf8`, whose check is
+    /// faster than `String::from_utf8`'s. That runs at memory speed, but call it once
+    /// and keep the `&str` rather than calling it in a loop.
+    /// [`MessageEvent::data_bytes`] always costs nothing.
     ///
     /// ```
     /// let mut decoder = ssewire::Decoder::new();
@@ -82,22 +89,24 @@ impl MessageEvent {
         self.data.as_str()
     }
 
-    /// The data as `Bytes`, always valid UTF-8 (for example for
-    /// `serde_json::from_slice`), without a check or a copy.
+    /// The data as bytes, always valid UTF-8 (for example for
+    /// `serde_json::from_slice`), without a check or a copy. For `Bytes`, see
+    /// [`MessageEvent::into_data_bytes`].
     ///
     /// ```
     /// let mut decoder = ssewire::Decoder::new();
     /// decoder.feed(bytes::Bytes::from_static(b"data: caf\xc3\xa9\n\n"));
     /// let event = decoder.next_event()?.unwrap();
-    /// assert_eq!(&event.data_bytes()[..], "café".as_bytes());
+    /// assert_eq!(event.data_bytes(), "café".as_bytes());
     /// # Ok::<(), ssewire::DecodeError>(())
     /// ```
     #[inline]
-    pub fn data_bytes(&self) -> &Bytes {
+    pub fn data_bytes(&self) -> &[u8] {
         self.data.as_bytes()
     }
 
-    /// Takes the data out as `Bytes` (valid UTF-8), without a copy.
+    /// Takes the data out as `Bytes` (valid UTF-8), without a copy: a slice of the
+    /// chunk it arrived in, or the buffer the decoder assembled it in.
     ///
     /// ```
     /// let mut decoder = ssewire::Decoder::new();
@@ -209,5 +218,98 @@ impl From<&MessageEvent> for Event {
             Err(_) => debug_assert!(false, "a decoded event id is always valid"),
         }
         event.data(message.data())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::super::text::Text;
+    use crate::Decoder;
+
+    /// Every event of `wire` fed in pieces cut at `cuts`.
+    fn decode(wire: &[u8], cuts: &[usize]) -> Vec<super::MessageEvent> {
+        let mut decoder = Decoder::new();
+        let mut at = 0;
+        for &cut in cuts.iter().chain([&wire.len()]) {
+            decoder.feed(Bytes::copy_from_slice(&wire[at..cut]));
+            at = cut;
+        }
+        std::iter::from_fn(|| decoder.next_event().unwrap()).collect()
+    }
+
+    fn check(event: super::MessageEvent, expected: &str) {
+        assert_eq!(event.data(), expected);
+        assert_eq!(event.data_bytes(), expected.as_bytes());
+        assert_eq!(event.clone(), event);
+        assert_eq!(&event.into_data_bytes()[..], expected.as_bytes());
+    }
+
+    #[test]
+    fn data_assembled_from_chunks_and_lines() {
+        let long = "é€x".repeat(3000);
+        let cases: [(Vec<u8>, String); 4] = [
+            // One line cut by chunk boundaries, also inside its characters.
+            (format!("data: {long}\n\n").into_bytes(), long.clone()),
+            // Several lines, one of them cut.
+            (
+                format!("data: a\ndata: {long}\ndata: b\n\n").into_bytes(),
+                format!("a\n{long}\nb"),
+            ),
+            // Invalid UTF-8 in a cut line: U+FFFD, whatever the cut.
+            (
+                [&b"data: \xff"[..], long.as_bytes(), b"\xe2\x82\n\n"].concat(),
+                format!("\u{fffd}{long}\u{fffd}"),
+            ),
+            // And in a multi-line event.
+            (
+                [&b"data: \xffa\ndata: "[..], long.as_bytes(), b"\xc3\n\n"].concat(),
+                format!("\u{fffd}a\n{long}\u{fffd}"),
+            ),
+        ];
+        for (wire, expected) in cases {
+            let whole = decode(&wire, &[]);
+            for cuts in [
+                vec![7],
+                vec![8, 9, 10],
+                vec![1000, 1001, 5000],
+                vec![wire.len() - 3],
+            ] {
+                let got = decode(&wire, &cuts);
+                assert_eq!(got, whole, "{cuts:?}");
+                assert_eq!(got.len(), 1);
+                for event in got {
+                    check(event, &expected);
+                }
+            }
+            check(whole.into_iter().next().unwrap(), &expected);
+        }
+    }
+
+    #[test]
+    fn a_line_assembled_from_chunks_is_owned_text() {
+        let line = "x".repeat(100);
+        let wire = format!("data: {line}\n\n");
+        let got = decode(wire.as_bytes(), &[50]);
+        assert!(matches!(&got[0].data, Text::Owned { text, start: 6 } if text.len() == 106));
+        check(got[0].clone(), &line);
+    }
+
+    #[test]
+    fn a_small_value_does_not_keep_a_large_buffer() {
+        // A large line cut by a chunk boundary, then a small one: the small line's
+        // buffer is reserved for the large one's size, and its value is copied out.
+        let large = "x".repeat(1 << 20);
+        let wire = format!("data: {large}\n\ndata: abc\n\n");
+        let got = decode(wire.as_bytes(), &[1000, large.len() + 8 + 9]);
+        assert_eq!(got.len(), 2);
+        check(got[0].clone(), &large);
+        assert!(
+            matches!(&got[1].data, Text::Owned { text, start: 0 } if text.capacity() < 1024),
+            "{:?}",
+            got[1]
+        );
+        check(got[1].clone(), "abc");
     }
 }

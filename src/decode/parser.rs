@@ -4,12 +4,10 @@
 
 use std::time::Duration;
 
-use bytes::Bytes;
-
 use super::error::DecodeError;
-use super::lines::Line;
+use super::lines::{Line, Value};
 use super::message::MessageEvent;
-use super::text::{self, Label, Text};
+use super::text::{Label, Text};
 
 /// The data buffer of the event being read.
 #[derive(Default)]
@@ -17,17 +15,19 @@ enum Data {
     /// No `data:` field yet: a blank line dispatches nothing.
     #[default]
     None,
-    /// One `data:` value, a slice of the line (see [`text::cut`]).
-    One { value: Bytes, ascii: bool },
-    /// Several values joined with LF.
+    /// One `data:` value: a slice of the chunk, or the text of a line that spanned
+    /// chunks (see [`Line::into_value`]).
+    One(Value),
+    /// Several values joined with LF; `ascii`: all of them are known to be ASCII.
     Many { buf: Vec<u8>, ascii: bool },
 }
 
 impl Data {
+    #[inline]
     fn len(&self) -> usize {
         match self {
             Data::None => 0,
-            Data::One { value, .. } => value.len(),
+            Data::One(value) => value.as_bytes().len(),
             Data::Many { buf, .. } => buf.len(),
         }
     }
@@ -146,18 +146,19 @@ impl Parser {
         match first {
             b'd' => {
                 if let Some(v) = value_start(bytes, b"data") {
-                    self.push_data(&line, line.start + v)?;
+                    self.push_data(line, v)?;
                 }
             }
             b'e' => {
                 if let Some(v) = value_start(bytes, b"event") {
-                    let event_type = Label::new(line.src(), line.start + v, line.end, line.ascii);
+                    let offset = line.offset;
+                    let event_type = line.into_label(v);
                     // What is kept counts: invalid UTF-8 has become U+FFFD (3 bytes).
                     if self.data.len() + event_type.as_bytes().len() > self.max_event {
                         self.start_skipping();
                         return Err(DecodeError::EventTooLarge {
                             limit: self.max_event,
-                            offset: line.offset,
+                            offset,
                         });
                     }
                     self.event_type = event_type;
@@ -166,8 +167,7 @@ impl Parser {
             b'i' => {
                 if let Some(v) = value_start(bytes, b"id") {
                     if !bytes[v..].contains(&0) {
-                        self.pending_id =
-                            Some(Label::new(line.src(), line.start + v, line.end, line.ascii));
+                        self.pending_id = Some(line.into_label(v));
                     }
                 }
             }
@@ -191,12 +191,13 @@ impl Parser {
         Ok(Step::Nothing)
     }
 
+    /// Adds the value of a `data` line, from `value_start` in the line.
     #[inline]
-    fn push_data(&mut self, line: &Line<'_>, value_start: usize) -> Result<(), DecodeError> {
-        let value = &line.src()[value_start..line.end];
+    fn push_data(&mut self, line: Line<'_>, value_start: usize) -> Result<(), DecodeError> {
+        let value_len = line.end - line.start - value_start;
         let new_len = match &self.data {
-            Data::None => value.len(),
-            data => data.len() + 1 + value.len(),
+            Data::None => value_len,
+            data => data.len() + 1 + value_len,
         };
         if new_len + self.event_type_len() > self.max_event {
             self.start_skipping();
@@ -208,29 +209,20 @@ impl Parser {
         match &mut self.data {
             // Appended in place: the common case of a multi-line event.
             Data::Many { buf, ascii } => {
+                let value = &line.bytes()[value_start..];
                 buf.reserve(1 + value.len());
                 buf.push(b'\n');
                 buf.extend_from_slice(value);
                 *ascii &= line.ascii;
             }
-            Data::None => {
-                self.data = Data::One {
-                    value: text::cut(line.src(), value_start, line.end),
-                    ascii: line.ascii,
-                };
-            }
-            Data::One {
-                value: first,
-                ascii,
-            } => {
+            Data::None => self.data = Data::One(line.into_value(value_start)),
+            Data::One(first) => {
                 let mut buf = Vec::with_capacity((2 * new_len).max(self.data_hint));
-                buf.extend_from_slice(first);
+                buf.extend_from_slice(first.as_bytes());
                 buf.push(b'\n');
-                buf.extend_from_slice(value);
-                self.data = Data::Many {
-                    buf,
-                    ascii: *ascii && line.ascii,
-                };
+                buf.extend_from_slice(&line.bytes()[value_start..]);
+                let ascii = line.ascii && matches!(first, Value::Slice { ascii: true, .. });
+                self.data = Data::Many { buf, ascii };
             }
         }
         Ok(())
@@ -256,11 +248,10 @@ impl Parser {
     #[inline(always)]
     pub(super) fn take_event(&mut self) -> MessageEvent {
         let data = match std::mem::take(&mut self.data) {
-            Data::One { value, ascii } => Text::from_checked(value, ascii),
+            Data::One(value) => value.into_text(),
             Data::Many { buf, ascii } => {
                 self.data_hint = buf.len();
-                // Copied out if the buffer was sized for a much larger event.
-                Text::from_checked(text::freeze_vec(buf), ascii)
+                Text::assembled(buf, ascii)
             }
             // Not after `Step::Event`; an empty event rather than a panic.
             Data::None => Text::default(),

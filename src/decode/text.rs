@@ -1,7 +1,8 @@
-//! Decoded text: `Bytes` that are always valid UTF-8, short labels kept inline, and
-//! the rule that decides when a decoded value may stay a slice of a larger buffer.
+//! Decoded text: slices of the input or `String`s the decoder assembled, always valid
+//! UTF-8; short labels kept inline; and the rule that decides when a decoded value may
+//! stay a slice of (or keep) a larger buffer.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 /// A buffer up to this size (about one network read) may be shared by the values cut
 /// from it; see [`may_share`].
@@ -34,20 +35,9 @@ pub(super) fn cut(src: &Bytes, start: usize, end: usize) -> Bytes {
     }
 }
 
-/// A buffer the decoder built, as `Bytes` that keep no more memory than [`may_share`]
-/// allows: frozen as it is (no copy), or copied out when it has far more room than
-/// content (a buffer sized for an earlier, larger line or event).
-#[inline]
-pub(super) fn freeze(buf: BytesMut) -> Bytes {
-    if may_share(buf.len(), buf.capacity()) {
-        buf.freeze()
-    } else {
-        Bytes::copy_from_slice(&buf)
-    }
-}
-
-/// [`freeze`] for a `Vec` (the data of a multi-line event, which a `Vec` appends to
-/// with fewer checks than a `BytesMut`).
+/// A buffer the decoder built, as `Bytes` that keep no more memory than
+/// [`may_share`] allows: as it is (no copy), or copied out when it has far more room
+/// than content (a buffer sized for an earlier, larger line).
 #[inline]
 pub(super) fn freeze_vec(buf: Vec<u8>) -> Bytes {
     if may_share(buf.len(), buf.capacity()) {
@@ -61,7 +51,7 @@ pub(super) fn freeze_vec(buf: Vec<u8>) -> Bytes {
 /// or SSE4.2 picked at run time, NEON on aarch64), safe code like `std`'s.
 #[cfg(feature = "simdutf8")]
 #[inline]
-fn utf8(bytes: &[u8]) -> Option<&str> {
+pub(super) fn utf8(bytes: &[u8]) -> Option<&str> {
     // Short text is checked faster without the SIMD set-up.
     if bytes.len() < 64 {
         return std::str::from_utf8(bytes).ok();
@@ -71,13 +61,33 @@ fn utf8(bytes: &[u8]) -> Option<&str> {
 
 #[cfg(not(feature = "simdutf8"))]
 #[inline]
-fn utf8(bytes: &[u8]) -> Option<&str> {
+pub(super) fn utf8(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(bytes).ok()
 }
 
-/// `Bytes` that always hold valid UTF-8.
-#[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub(super) struct Text(Bytes);
+/// Text that is always valid UTF-8, in one of two forms:
+///
+/// - `Shared`: bytes known to be valid UTF-8 (checked, or known to be ASCII) and
+///   checked again by [`Text::as_str`] to hand out a `&str` without `unsafe`: a slice
+///   of the input (no copy; the common one-line value in one chunk, short), or ASCII
+///   data of several lines with feature `simdutf8` (see [`Text::assembled`]);
+/// - `Owned`: text the decoder assembled itself (a line that spans chunks, data of
+///   several lines), validated once when it became a `String`, so that
+///   [`Text::as_str`] costs nothing however long it is. `start` skips what precedes
+///   the value in the buffer (`data: `, always ASCII, so `start` is a char boundary).
+///
+/// Both keep no more memory than [`may_share`] allows (see [`Text::owned`]).
+#[derive(Clone)]
+pub(super) enum Text {
+    Shared(Bytes),
+    Owned { text: String, start: usize },
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::Shared(Bytes::new())
+    }
+}
 
 impl Text {
     /// Decodes `bytes` as UTF-8, replacing invalid sequences with U+FFFD (as the
@@ -85,33 +95,98 @@ impl Text {
     /// that the bytes are already known to be ASCII, which skips the check.
     pub(super) fn from_checked(bytes: Bytes, ascii: bool) -> Text {
         if ascii || utf8(&bytes).is_some() {
-            Text(bytes)
+            Text::Shared(bytes)
         } else {
-            Text(Bytes::from(String::from_utf8_lossy(&bytes).into_owned()))
+            Text::owned(String::from_utf8_lossy(&bytes).into_owned(), 0)
+        }
+    }
+
+    /// `text[start..]` (`start` must be a char boundary, else the text is empty),
+    /// kept as it is when [`may_share`] allows it for the buffer's capacity, else
+    /// copied out: a value never keeps a buffer sized for a much larger line.
+    pub(super) fn owned(text: String, start: usize) -> Text {
+        let Some(value) = text.get(start..) else {
+            debug_assert!(false, "a value starts at a char boundary");
+            return Text::default();
+        };
+        if may_share(value.len(), text.capacity()) {
+            Text::Owned { text, start }
+        } else {
+            Text::Owned {
+                text: value.to_owned(),
+                start: 0,
+            }
+        }
+    }
+
+    /// A buffer of bytes the decoder assembled (the data of several lines) as text,
+    /// invalid sequences replaced with U+FFFD, without a copy (unless [`may_share`]
+    /// does not allow its capacity). `ascii`: the bytes are known to be ASCII.
+    ///
+    /// Without feature `simdutf8`, checked once here, by `String::from_utf8`, and
+    /// [`Text::as_str`] then costs nothing. With it, a SIMD check is about twice as
+    /// fast as `String::from_utf8`'s, so that ASCII (known, not checked here) stays
+    /// bytes, checked by [`Text::as_str`]: cheaper for the usual one `data()` per
+    /// event (multi-line workload of benches/decode.rs).
+    pub(super) fn assembled(buf: Vec<u8>, ascii: bool) -> Text {
+        if cfg!(feature = "simdutf8") && ascii {
+            return Text::Shared(freeze_vec(buf));
+        }
+        match String::from_utf8(buf) {
+            Ok(text) => Text::owned(text, 0),
+            Err(e) => Text::owned(String::from_utf8_lossy(e.as_bytes()).into_owned(), 0),
         }
     }
 
     #[inline]
     pub(super) fn as_str(&self) -> &str {
-        // Valid by construction; the check is what keeps the crate free of `unsafe`.
-        utf8(&self.0).unwrap_or_default()
+        match self {
+            // Valid by construction; the check is what keeps the crate free of `unsafe`.
+            Text::Shared(bytes) => utf8(bytes).unwrap_or_default(),
+            Text::Owned { text, start } => text.get(*start..).unwrap_or_default(),
+        }
     }
 
-    pub(super) fn as_bytes(&self) -> &Bytes {
-        &self.0
+    #[inline]
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Text::Shared(bytes) => bytes,
+            Text::Owned { text, start } => text.as_bytes().get(*start..).unwrap_or_default(),
+        }
     }
 
+    /// The text as `Bytes`, without a copy (`Bytes::from(String)` takes the
+    /// allocation over).
     pub(super) fn into_bytes(self) -> Bytes {
-        self.0
+        match self {
+            Text::Shared(bytes) => bytes,
+            Text::Owned { text, start } => {
+                let bytes = Bytes::from(text);
+                bytes.slice(start.min(bytes.len())..)
+            }
+        }
     }
 }
+
+/// By value, whatever the form.
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Text {}
 
 /// Short text (an event type, an id), valid UTF-8: inline when short, so that copying
 /// it into every event needs neither an allocation nor a reference count.
 #[derive(Clone)]
 pub(super) enum Label {
-    Inline { len: u8, buf: [u8; LABEL_INLINE] },
-    Shared(Text),
+    Inline {
+        len: u8,
+        buf: [u8; LABEL_INLINE],
+    },
+    /// Valid UTF-8 (checked again by [`Label::as_str`]: labels are short).
+    Shared(Bytes),
 }
 
 impl Label {
@@ -142,19 +217,34 @@ impl Label {
                 buf,
             };
         }
-        Label::Shared(Text::from_checked(cut(src, start, end), ascii))
+        Label::Shared(Text::from_checked(cut(src, start, end), ascii).into_bytes())
+    }
+
+    /// The label for `text[start..]` (`start` a char boundary), text the decoder
+    /// assembled (a line that spans chunks) or was given: inline when short, else
+    /// kept as it is (see [`Text::owned`]).
+    pub(super) fn from_owned(text: String, start: usize) -> Label {
+        let value = text.as_bytes().get(start..).unwrap_or_default();
+        if value.len() <= LABEL_INLINE {
+            let mut buf = [0; LABEL_INLINE];
+            buf[..value.len()].copy_from_slice(value);
+            return Label::Inline {
+                len: value.len() as u8,
+                buf,
+            };
+        }
+        Label::Shared(Text::owned(text, start).into_bytes())
     }
 
     pub(super) fn from_string(s: String) -> Label {
-        let bytes = Bytes::from(s);
-        Label::new(&bytes, 0, bytes.len(), false)
+        Label::from_owned(s, 0)
     }
 
     #[inline]
     pub(super) fn as_bytes(&self) -> &[u8] {
         match self {
             Label::Inline { len, buf } => &buf[..usize::from(*len)],
-            Label::Shared(text) => text.as_bytes(),
+            Label::Shared(bytes) => bytes,
         }
     }
 
@@ -198,12 +288,13 @@ mod tests {
         let small = Bytes::from(vec![b'x'; 100]);
         assert_eq!(cut(&small, 1, 10).as_ptr(), small[1..].as_ptr());
 
-        let mut roomy = BytesMut::with_capacity(1 << 20);
-        roomy.extend_from_slice(b"abc");
-        let frozen = freeze(roomy);
-        assert_eq!(&frozen[..], b"abc");
-        // Copied out: converting it back reuses nothing larger than its own bytes.
-        assert!(Vec::from(frozen).capacity() < 1024);
+        let mut roomy = String::with_capacity(1 << 20);
+        roomy.push_str("data: abc");
+        let text = Text::owned(roomy, 6);
+        assert_eq!(text.as_str(), "abc");
+        // Copied out: it keeps nothing larger than its own bytes.
+        assert!(matches!(&text, Text::Owned { text, start: 0 } if text.capacity() < 1024));
+        assert!(Vec::from(text.into_bytes()).capacity() < 1024);
     }
 
     #[test]
