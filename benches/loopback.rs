@@ -14,10 +14,12 @@
 //! every contender; only the response body differs. Where `taskset` exists and the
 //! machine has two cores or more, the client runs on CPU 0 and the server on CPU 1 (so the
 //! server's runtime has one worker); otherwise both float, and the output says so.
-//! Contenders are interleaved: round 1 runs ssewire, ssewire with one event per chunk,
-//! axum; round 2 the same again...
+//! Contenders are interleaved: round 1 runs every contender once, round 2 the same
+//! again...
 //!
 //! - `ssewire`: `SseBody` (a stream of `Event`s, or a `hub::Topic` subscriber);
+//! - `ssewire attach_data` (streams only): the same stream with each event's data
+//!   attached (`Event::attach_data`) instead of copied into the event;
 //! - `ssewire 1/chunk`: the same with `with_max_chunk_size(1)`: every event in its own
 //!   chunk, as axum sends them (how much of ssewire's lead is its coalescing of ready
 //!   events);
@@ -72,7 +74,13 @@ use server::{env_number, raise_nofile};
 const DATA: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/";
 const TICK: &str = "tick";
 
-const CONTENDERS: [&str; 3] = ["ssewire", "ssewire 1/chunk", "axum"];
+const CONTENDERS: [&str; 4] = ["ssewire", "ssewire attach_data", "ssewire 1/chunk", "axum"];
+
+/// Whether `contender` runs in a scenario of `kind`: `attach_data` changes how a stream
+/// builds its events, so it has no fan-out variant (the hub encodes each event once).
+fn runs_in(contender: &str, kind: &str) -> bool {
+    contender != "ssewire attach_data" || kind == "streams"
+}
 
 fn main() {
     if std::env::var("LOOPBACK_ROLE").as_deref() == Ok("server") {
@@ -88,7 +96,7 @@ fn main() {
 mod api {
     use futures_util::{stream, Stream, StreamExt};
     use ssewire::hub::{Config, Subscriber, Topic};
-    use ssewire::{Event, EventType, SseBody};
+    use ssewire::{Event, EventType, SseBody, WithData};
 
     const TICK: EventType = EventType::from_static(super::TICK);
 
@@ -96,6 +104,13 @@ mod api {
     pub fn stream_body(n: u64, max_chunk: usize) -> SseBody<impl Stream<Item = Event>> {
         SseBody::new(stream::iter(1..=n).map(|i| Event::new().event(TICK).id(i).data(super::DATA)))
             .with_max_chunk_size(max_chunk)
+    }
+
+    /// The same events with the data attached (`Event::attach_data`), not copied in.
+    pub fn stream_body_attached(n: u64) -> SseBody<impl Stream<Item = WithData<&'static str>>> {
+        SseBody::new(
+            stream::iter(1..=n).map(|i| Event::new().event(TICK).id(i).attach_data(super::DATA)),
+        )
     }
 
     pub fn topic(events: usize) -> Topic {
@@ -214,6 +229,9 @@ fn server_main() {
         };
         let mut commands = commands();
         match (scenario.as_str(), contender.starts_with("ssewire")) {
+            ("streams", true) if contender == "ssewire attach_data" => {
+                server::serve(listener, conf, move || api::stream_body_attached(events)).await
+            }
             ("streams", true) => {
                 server::serve(listener, conf, move || api::stream_body(events, max_chunk)).await
             }
@@ -756,7 +774,10 @@ fn client_main() {
     let mut runs: Vec<Run> = Vec::new();
     for s in scenarios.iter().filter(|s| s.name.contains(only.as_str())) {
         for round in 1..=rounds {
-            for contender in CONTENDERS.iter().filter(|c| c.contains(which.as_str())) {
+            for contender in CONTENDERS
+                .iter()
+                .filter(|c| c.contains(which.as_str()) && runs_in(c, s.kind))
+            {
                 let r = rt.block_on(run(*s, contender, pin));
                 println!(
                     "  {:<32} round {round}: {contender:<16} {:>12.0} events/s in {:>8.3} s, server CPU {:>7.1} ns/event ({:>3.0} % kernel), client CPU {:>6.1} ns/event {}",

@@ -220,7 +220,7 @@ impl SseItem for OutgoingEvent {
 impl<D: AsRef<str>> SseItem for WithData<D> {
     type Error = Infallible;
     fn into_outgoing(self) -> Result<OutgoingEvent, Infallible> {
-        Ok(OutgoingEvent::Encoded(self.encode()))
+        Ok(self.into())
     }
 
     #[inline(always)]
