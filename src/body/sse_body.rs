@@ -47,7 +47,9 @@ pin_project! {
     ///   default); the body never waits for more. Events of 1 KiB or more, and an
     ///   event that is alone, go out in their own chunk without a copy, so an
     ///   [`EncodedEvent`](crate::EncodedEvent) shared between many bodies is sent as
-    ///   the very same bytes.
+    ///   the very same bytes. A [`WithData`](crate::WithData) is copied into the chunk
+    ///   whatever its size (its data has to be copied once anyway), so large ones
+    ///   coalesce too.
     /// - **Disconnects.** When the client goes away, the server drops the body, and
     ///   with it the stream, at once.
     /// - **Keep-alive** ([`with_keep_alive`](SseBody::with_keep_alive)), **an opening
@@ -119,8 +121,10 @@ where
     ///
     /// The stream may yield [`Event`](crate::Event)s,
     /// [`EncodedEvent`](crate::EncodedEvent)s, [`OutgoingEvent`]s,
-    /// [`WithData`](crate::WithData)s (written straight into the chunk, with no
-    /// allocation per event), `Result`s of any of them, or any [`SseItem`].
+    /// [`WithData`](crate::WithData)s (written straight into the chunk: no
+    /// allocation while events are coalesced, but one for an event that opens a chunk
+    /// of its own, as after an idle spell or when the chunk before it is full),
+    /// `Result`s of any of them, or any [`SseItem`].
     ///
     /// ```
     /// use ssewire::{Event, SseBody};

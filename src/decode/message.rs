@@ -294,6 +294,13 @@ mod tests {
         let got = decode(wire.as_bytes(), &[50]);
         assert!(matches!(&got[0].data, Text::Owned { text, start: 6 } if text.len() == 106));
         check(got[0].clone(), &line);
+        // A clone shares the text (as a clone of `Bytes` would), and the data comes out
+        // right whether or not a clone is still alive.
+        let clone = got[0].clone();
+        assert_eq!(clone.data().as_ptr(), got[0].data().as_ptr());
+        let original = got.into_iter().next().unwrap();
+        assert_eq!(&original.into_data_bytes()[..], line.as_bytes());
+        assert_eq!(&clone.into_data_bytes()[..], line.as_bytes());
     }
 
     #[test]

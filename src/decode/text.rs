@@ -2,6 +2,8 @@
 //! UTF-8; short labels kept inline; and the rule that decides when a decoded value may
 //! stay a slice of (or keep) a larger buffer.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 /// A buffer up to this size (about one network read) may be shared by the values cut
@@ -75,12 +77,14 @@ pub(super) fn utf8(bytes: &[u8]) -> Option<&str> {
 ///   several lines), validated once when it became a `String`, so that
 ///   [`Text::as_str`] costs nothing however long it is. `start` skips what precedes
 ///   the value in the buffer (`data: `, always ASCII, so `start` is a char boundary).
+///   In an `Arc`, so that cloning an event shares its data as `Bytes` do, instead of
+///   copying it (one small allocation per assembled value).
 ///
 /// Both keep no more memory than [`may_share`] allows (see [`Text::owned`]).
 #[derive(Clone)]
 pub(super) enum Text {
     Shared(Bytes),
-    Owned { text: String, start: usize },
+    Owned { text: Arc<String>, start: usize },
 }
 
 impl Default for Text {
@@ -110,10 +114,13 @@ impl Text {
             return Text::default();
         };
         if may_share(value.len(), text.capacity()) {
-            Text::Owned { text, start }
+            Text::Owned {
+                text: Arc::new(text),
+                start,
+            }
         } else {
             Text::Owned {
-                text: value.to_owned(),
+                text: Arc::new(value.to_owned()),
                 start: 0,
             }
         }
@@ -156,14 +163,19 @@ impl Text {
     }
 
     /// The text as `Bytes`, without a copy (`Bytes::from(String)` takes the
-    /// allocation over).
+    /// allocation over) unless a clone of the event still shares it.
     pub(super) fn into_bytes(self) -> Bytes {
         match self {
             Text::Shared(bytes) => bytes,
-            Text::Owned { text, start } => {
-                let bytes = Bytes::from(text);
-                bytes.slice(start.min(bytes.len())..)
-            }
+            Text::Owned { text, start } => match Arc::try_unwrap(text) {
+                Ok(text) => {
+                    let bytes = Bytes::from(text);
+                    bytes.slice(start.min(bytes.len())..)
+                }
+                Err(shared) => {
+                    Bytes::copy_from_slice(shared.as_bytes().get(start..).unwrap_or_default())
+                }
+            },
         }
     }
 }

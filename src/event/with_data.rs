@@ -122,11 +122,11 @@ impl<D: AsRef<str>> WithData<D> {
     #[inline]
     pub(crate) fn worst_case_len(&self) -> usize {
         // Every byte a line break: each becomes a line of its own.
+        // Saturating: on 32-bit targets a huge `data` would otherwise wrap to a small
+        // bound and let the event join a chunk it overflows.
         let data = self.data.as_ref().len();
-        self.event.header.max_encoded_len()
-            + self.event.lines.encoded_len()
-            + DATA_LINE_FRAME * (data + 1)
-            + 1
+        (self.event.header.max_encoded_len() + self.event.lines.encoded_len() + 1)
+            .saturating_add(DATA_LINE_FRAME.saturating_mul(data.saturating_add(1)))
     }
 
     /// Appends the event to `buf`: one copy of the data, and no allocation once the

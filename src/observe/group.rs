@@ -110,26 +110,16 @@ impl StreamGroup {
         let closed = closed_by.iter().fold(0u64, |a, &b| a.saturating_add(b));
         let opened = c.opened.load(Ordering::Acquire);
         let mut latency = DeliveryLatency::default();
-        for stripe in &c.stripes {
-            for (n, counter) in latency.buckets.iter_mut().zip(&stripe.latency) {
-                *n += counter.load(Ordering::Relaxed);
-            }
-            latency.sum_nanos += stripe.latency_sum.load(Ordering::Relaxed);
+        for (i, n) in latency.buckets.iter_mut().enumerate() {
+            *n = sum(c.stripes.iter().map(|s| &s.latency[i]));
         }
+        latency.sum_nanos = sum(c.stripes.iter().map(|s| &s.latency_sum));
         StreamStats {
             open: opened.saturating_sub(closed),
             opened,
             closed,
-            events: c
-                .stripes
-                .iter()
-                .map(|s| s.events.load(Ordering::Relaxed))
-                .sum(),
-            bytes: c
-                .stripes
-                .iter()
-                .map(|s| s.bytes.load(Ordering::Relaxed))
-                .sum(),
+            events: sum(c.stripes.iter().map(|s| &s.events)),
+            bytes: sum(c.stripes.iter().map(|s| &s.bytes)),
             keep_alives: c.keep_alives.load(Ordering::Relaxed),
             latency,
             closed_by,
@@ -201,6 +191,13 @@ struct Stripe {
     bytes: AtomicU64,
     latency_sum: AtomicU64,
     latency: [AtomicU64; BUCKETS],
+}
+
+/// The sum of one counter over the stripes, saturating like the rest of `stats()`.
+fn sum<'a>(counters: impl Iterator<Item = &'a AtomicU64>) -> u64 {
+    counters.fold(0, |total, c| {
+        total.saturating_add(c.load(Ordering::Relaxed))
+    })
 }
 
 /// This thread's stripe: threads take stripes in turn, on their first chunk.
