@@ -162,14 +162,13 @@ impl Contender for SsewireEncodeTo {
 }
 
 /// ssewire's `Event::encode_with_data_to` into one reused buffer: the header built
-/// per event as in `Ssewire`, the data given at write time (one copy, however large).
+/// per event as in `Ssewire`, the data given at write time (one copy, however large),
+/// through `WithData::encode_to` (the same code, `common::make::ssewire_attached`).
 struct SsewireWithDataTo {
     w: &'static Workload,
     n: u64,
     buf: bytes::BytesMut,
 }
-
-const WITH_DATA_TICK: ssewire::EventType = ssewire::EventType::from_static("tick");
 
 impl Contender for SsewireWithDataTo {
     const NAME: &'static str = "ssewire encode_with_data_to";
@@ -187,15 +186,9 @@ impl Contender for SsewireWithDataTo {
     }
     #[inline(always)]
     fn one(&mut self) -> usize {
-        use ssewire::Event;
         self.n += 1;
         self.buf.clear();
-        let header = if self.w.typed {
-            Event::new().event(WITH_DATA_TICK).id(self.n)
-        } else {
-            Event::new()
-        };
-        header.encode_with_data_to(black_box(self.w.data), &mut self.buf);
+        make::ssewire_attached(self.w, self.n).encode_to(&mut self.buf);
         sink(black_box(&self.buf).len())
     }
 }
