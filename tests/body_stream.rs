@@ -218,6 +218,42 @@ async fn the_error_handler_turns_the_error_into_a_last_event() {
 }
 
 #[tokio::test]
+async fn the_error_handlers_event_keeps_to_the_chunk_bound() {
+    // It used to be added to the chunk whatever its size: here 9 + 38 bytes, over
+    // the bound of 30. Now it is the body's own last chunk, as any overflowing event.
+    const ERROR: EventType = EventType::from_static("error");
+    let events = stream::iter([Ok(data("1")), Err("x".repeat(20)), Ok(data("never"))]);
+    let body = SseBody::new(events)
+        .with_max_chunk_size(30)
+        .with_error_handler(|e| Event::new().event(ERROR).data(e));
+    let chunks: Vec<Bytes> = body.map(Result::unwrap).collect().await;
+    assert_eq!(
+        chunks,
+        [
+            "data: 1\n\n".to_owned(),
+            format!("event: error\ndata: {}\n\n", "x".repeat(20))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_large_error_event_goes_out_alone_and_the_body_then_ends() {
+    const ERROR: EventType = EventType::from_static("error");
+    let big = "y".repeat(4096);
+    let events = stream::iter([Ok(data("1")), Err(big.clone())]);
+    let mut body =
+        Box::pin(SseBody::new(events).with_error_handler(|e| Event::new().event(ERROR).data(e)));
+    assert_eq!(body.next().await.unwrap().unwrap(), "data: 1\n\n");
+    assert_eq!(
+        body.next().await.unwrap().unwrap(),
+        format!("event: error\ndata: {big}\n\n")
+    );
+    assert!(body.next().await.is_none());
+    assert!(body.next().await.is_none(), "stays ended");
+    assert!(body.is_ended());
+}
+
+#[tokio::test]
 async fn the_end_of_the_stream_ends_the_body_and_it_stays_ended() {
     let mut body = Box::pin(SseBody::new(stream::iter([data("a")])));
     assert_eq!(body.next().await.unwrap().unwrap(), "data: a\n\n");

@@ -174,6 +174,12 @@ where
         match *this.state {
             State::Done => return Poll::Ready(None),
             State::Ending => {
+                // The error handler's event, when it did not fit in the last chunk.
+                if let Some(held) = this.extras.as_deref_mut().and_then(|x| x.held.take()) {
+                    let chunk = held.into_bytes();
+                    observe_chunk(this.extras, 1, &chunk);
+                    return Poll::Ready(Some(Ok(chunk)));
+                }
                 *this.state = State::Done;
                 return Poll::Ready(this.error.take().map(Err));
             }
@@ -258,9 +264,10 @@ where
                 } else {
                     event.encoded_len()
                 };
-                if (queued + len > max_chunk || len >= ALONE_FROM) && !ended {
+                if queued + len > max_chunk || len >= ALONE_FROM {
                     // It overflows the chunk, or is large enough to go alone: it
-                    // opens the next chunk instead, uncopied.
+                    // opens the next chunk instead, uncopied (after a stream error,
+                    // the error handler's event is the body's last chunk).
                     this.extras.get_or_insert_with(Box::default).held = Some(event);
                     events -= 1;
                     break;
