@@ -26,6 +26,10 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// UTF-8 later, once (a pass of its own for ASCII would only come on top).
 #[inline]
 fn find_break(s: &[u8]) -> (Option<usize>, bool) {
+    // A blank line (the end of every event) costs one compare.
+    if s.first() == Some(&b'\n') {
+        return (Some(0), true);
+    }
     #[cfg(feature = "memchr")]
     if s.len() > SHORT {
         let (found, ascii) = find_line_break_ascii(&s[..SHORT]);

@@ -166,7 +166,7 @@ impl Parser {
             }
             b'i' => {
                 if let Some(v) = value_start(bytes, b"id") {
-                    if !bytes[v..].contains(&0) {
+                    if !has_nul(&bytes[v..]) {
                         self.pending_id = Some(line.into_label(v));
                     }
                 }
@@ -278,6 +278,16 @@ fn value_start(line: &[u8], name: &[u8]) -> Option<usize> {
     }
 }
 
+/// Whether an `id` value holds NUL (then the field is ignored). Ids are short: a
+/// branch-free pass over them costs less than setting up `memchr`.
+#[inline]
+fn has_nul(value: &[u8]) -> bool {
+    if value.len() > 64 {
+        return value.contains(&0);
+    }
+    value.iter().fold(false, |nul, &b| nul | (b == 0))
+}
+
 /// A `retry` value: base-ten ASCII digits only, not empty, fitting in `u64`.
 fn parse_retry(value: &[u8]) -> Option<u64> {
     if value.is_empty() {
@@ -305,6 +315,21 @@ mod tests {
         assert_eq!(value_start(b"data ", b"data"), None);
         assert_eq!(value_start(b"datum", b"data"), None);
         assert_eq!(value_start(b"dat", b"data"), None);
+    }
+
+    #[test]
+    fn nul_in_short_and_long_ids() {
+        for len in [0, 1, 5, 22, 64, 65, 300] {
+            let mut id = vec![b'7'; len];
+            assert!(!has_nul(&id), "len {len}");
+            for at in [0, len / 2, len.saturating_sub(1)] {
+                if len > 0 {
+                    id[at] = 0;
+                    assert!(has_nul(&id), "len {len}, NUL at {at}");
+                    id[at] = b'7';
+                }
+            }
+        }
     }
 
     #[test]
