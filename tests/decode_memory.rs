@@ -179,3 +179,33 @@ fn one_line_events_in_ordinary_chunks_are_still_not_copied() {
         );
     }
 }
+
+#[test]
+fn a_large_comment_split_across_reads_is_let_go_of_once_read() {
+    // A comment (skipped by `next_event`) that arrives in several reads is assembled,
+    // then ignored; the decoder used to keep it until the next `Ok(None)`, uncounted
+    // by `buffered_len()`. Here the event after it is taken while more input is left.
+    let mut wire = b": ".to_vec();
+    wire.resize(2 + LARGE, b'c');
+    wire.extend_from_slice(b"\ndata: x\n\ndata: y\n\n");
+    let mut decoder = Decoder::new();
+    let (head, tail) = wire.split_at(wire.len() - 40);
+    for piece in head.chunks(READ) {
+        decoder.feed(Bytes::copy_from_slice(piece));
+        assert!(decoder.next_event().unwrap().is_none());
+    }
+    let before = live();
+    decoder.feed(Bytes::copy_from_slice(tail));
+    let x = decoder
+        .next_event()
+        .unwrap()
+        .expect("the event after the comment");
+    assert_eq!(x.data(), "x");
+    // The comment's buffer was freed: live bytes went down by about its size.
+    let freed = before - live();
+    assert!(
+        freed > (LARGE as isize) / 2,
+        "the assembled comment ({LARGE} bytes) is still held: {freed} bytes freed"
+    );
+    assert_eq!(decoder.next_event().unwrap().unwrap().data(), "y");
+}

@@ -211,9 +211,11 @@ pub(super) struct Lines {
     partial: Partial,
     /// The last line that arrived in several chunks, lent as [`Src::Joined`] when it
     /// is valid UTF-8 (a value takes it over), else as a [`Src::Chunk`] from
-    /// `invalid`. Both are let go of with the chunk, when the input is used up.
+    /// `invalid`. Both are let go of by the next call to [`Lines::next`].
     joined: String,
     invalid: Bytes,
+    /// `joined` or `invalid` holds a line lent by the last call.
+    lent_joined: bool,
     /// Stream offset of the first byte of `partial`.
     partial_offset: u64,
     /// Length of the last line that arrived in several chunks: the room reserved for
@@ -239,6 +241,7 @@ impl Lines {
             partial: Partial::default(),
             joined: String::new(),
             invalid: Bytes::new(),
+            lent_joined: false,
             partial_offset: 0,
             partial_hint: 0,
             cr_pending: false,
@@ -286,6 +289,13 @@ impl Lines {
         };
     }
 
+    #[cold]
+    fn release_joined(&mut self) {
+        self.joined = String::new();
+        self.invalid = Bytes::new();
+        self.lent_joined = false;
+    }
+
     /// Keeps the rest of the chunk, the start of a line that goes on in a later chunk,
     /// or drops it (`skipping`, or over the limit: then returns the line's offset).
     /// Out of line: once per chunk at most, and it keeps [`Lines::next`] small.
@@ -325,6 +335,12 @@ impl Lines {
     /// end the skipping.
     #[inline]
     pub(super) fn next(&mut self, skipping: bool) -> Next<'_> {
+        // The line lent by the previous call, if no value took it (a comment, an
+        // unknown field, a `retry`): let go of it now rather than with the chunk, as
+        // it can be as long as the line limit.
+        if self.lent_joined {
+            self.release_joined();
+        }
         loop {
             if self.at >= self.chunk.len() {
                 self.chunk_offset += self.chunk.len() as u64;
@@ -337,8 +353,6 @@ impl Lines {
                     None => {
                         // Let go of the caller's memory as soon as it is decoded.
                         self.chunk = Bytes::new();
-                        self.joined = String::new();
-                        self.invalid = Bytes::new();
                         return Next::NeedMore;
                     }
                 }
@@ -400,10 +414,12 @@ impl Lines {
                 match self.partial.finish() {
                     Ok(line) => {
                         self.joined = line;
+                        self.lent_joined = true;
                         (Src::Joined(&mut self.joined), 0, total, false, offset)
                     }
                     Err(line) => {
                         self.invalid = line;
+                        self.lent_joined = true;
                         (Src::Chunk(&self.invalid), 0, total, false, offset)
                     }
                 }
