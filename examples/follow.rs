@@ -22,7 +22,10 @@ async fn main() -> ExitCode {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--last-event-id" => match args.next() {
-                Some(id) => config = config.with_last_event_id(id),
+                Some(id) => match ssewire::EventId::new(id) {
+                    Ok(id) => config = config.with_last_event_id(id),
+                    Err(err) => return usage(&format!("--last-event-id: {err}")),
+                },
                 None => return usage("--last-event-id needs a value"),
             },
             "--retry-server-errors" => config = config.with_retry_server_errors(true),

@@ -71,12 +71,14 @@
 //! A topic keeps its recent events in one ring of encoded events, bounded by a count
 //! ([`Config::with_history`]), by bytes ([`Config::with_history_bytes`]) and
 //! optionally by age ([`Config::with_history_age`]). That ring is both the replay
-//! history and every subscriber's queue: a subscriber is only a position in it. So a
-//! subscriber costs the same few dozen bytes whether it is idle, busy or stalled, the
-//! memory of a topic is bounded by its history limits however many subscribers it
-//! has, and delivering an event to a subscriber costs a lock, a reference-count
-//! increment and a comparison: no per-subscriber encoding, and nothing proportional
-//! to the history's length.
+//! history and every subscriber's queue: a subscriber is only a position in it, plus
+//! the few events it took from the ring and has not sent yet (up to 16 at a time, at
+//! most 64 KiB besides the one it is sending). So a subscriber costs a few dozen bytes
+//! whether it is idle, busy or stalled, and the memory of a topic is bounded by its
+//! history limits and that small batch per subscriber, however many subscribers it
+//! has. Delivering an event to a subscriber costs a lock, a reference-count increment
+//! and a comparison: no per-subscriber encoding, and nothing proportional to the
+//! history's length.
 //!
 //! [`Topic::publish`] is a plain function that never waits for subscribers: it
 //! appends to the ring under a short lock and wakes the subscribers that are waiting.
@@ -87,8 +89,8 @@
 //! A subscriber is *lagging* when it is more than [`Config::with_max_lag`] events
 //! behind the newest event (counting only events published since it subscribed, so a
 //! long replay does not count), or when the next event it needs has already left the
-//! history. It notices when it is next polled; until then it holds nothing. Then the
-//! [`LagPolicy`] applies:
+//! history. It notices when it is next polled; until then it holds nothing but its
+//! batch (see above). Then the [`LagPolicy`] applies:
 //!
 //! - [`LagPolicy::Disconnect`] (the default): the subscriber's stream ends, so the
 //!   response ends. The browser reconnects with its `Last-Event-ID` and, if the events

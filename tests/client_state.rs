@@ -342,7 +342,7 @@ async fn an_empty_id_resets_the_last_event_id_so_none_is_sent() {
 #[tokio::test(start_paused = true)]
 async fn a_seeded_last_event_id_is_sent_on_the_first_request() {
     let fake = Fake::new([stream(&["data: a\n\n"])]);
-    let config = exact().with_last_event_id("99");
+    let config = exact().with_last_event_id(99u64);
     let mut source = fake.source(URL).with_config(config);
     assert_eq!(source.last_event_id(), "99");
     let items = run(&mut source, 20).await;

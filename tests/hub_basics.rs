@@ -452,6 +452,51 @@ fn a_subscriber_whose_next_event_left_the_history_lags() {
 }
 
 #[test]
+fn a_stalled_subscriber_keeps_at_most_64_kib_of_events_the_history_let_go_of() {
+    // Found by review: a subscriber takes up to 16 events per lock, and a stalled one
+    // kept them alive after the history evicted them (16 events of 256 KiB: 3.9 MB
+    // delivered from beyond the history). The batch is now bounded by bytes too.
+    for size in [256 * 1024, 8 * 1024, 100] {
+        let topic = Topic::new(
+            config()
+                .with_history(16)
+                .with_max_lag(1_000_000)
+                .with_lag_policy(LagPolicy::SkipAhead),
+        );
+        let mut slow = topic.subscribe(None);
+        for _ in 0..16 {
+            topic.publish(Event::with_data("x".repeat(size)));
+        }
+        let first = slow
+            .next()
+            .now_or_never()
+            .flatten()
+            .expect("the first event");
+        assert!(first.len() > size);
+        // 100 more events push all 16 out of the history.
+        publish_n(&topic, 0..100);
+        let (got, _) = drain(&mut slow);
+        let kept: usize = got
+            .iter()
+            .take_while(|g| g.event_type != "lagged")
+            .map(|g| g.data.len())
+            .sum();
+        assert!(
+            kept <= 64 * 1024,
+            "size {size}: {kept} bytes from beyond the history"
+        );
+        assert!(got.iter().any(|g| g.event_type == "lagged"), "size {size}");
+        if size == 100 {
+            assert_eq!(
+                kept,
+                15 * 100,
+                "small events are still batched 16 at a time"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_long_replay_does_not_count_as_lag() {
     let topic = Topic::new(config().with_history(1000).with_max_lag(10));
     publish_n(&topic, 0..500);

@@ -181,9 +181,9 @@ impl Chunk<'_> {
         }
         // A bound that needs no scan of the data settles the common case; the exact
         // length (a scan for line breaks) is needed only near the limit.
-        let fits = queued + event.worst_case_len() <= self.max_chunk
-            || (queued + data_len < self.max_chunk
-                && queued + event.encoded_len() <= self.max_chunk);
+        let fits = queued.saturating_add(event.worst_case_len()) <= self.max_chunk
+            || (queued.saturating_add(data_len) < self.max_chunk
+                && queued.saturating_add(event.encoded_len()) <= self.max_chunk);
         if !fits {
             return Some(OutgoingEvent::Encoded(event.encode()));
         }

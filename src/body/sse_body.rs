@@ -259,12 +259,12 @@ where
                 // The cheap upper bound settles the common case; the exact length
                 // (which counts the id's digits) only near a limit.
                 let bound = event.max_encoded_len();
-                let len = if queued + bound <= max_chunk && bound < ALONE_FROM {
+                let len = if queued.saturating_add(bound) <= max_chunk && bound < ALONE_FROM {
                     bound
                 } else {
                     event.encoded_len()
                 };
-                if queued + len > max_chunk || len >= ALONE_FROM {
+                if queued.saturating_add(len) > max_chunk || len >= ALONE_FROM {
                     // It overflows the chunk, or is large enough to go alone: it
                     // opens the next chunk instead, uncopied (after a stream error,
                     // the error handler's event is the body's last chunk).

@@ -49,8 +49,10 @@ impl Backoff {
         server: Option<Duration>,
         retry_after: Option<Duration>,
     ) -> Duration {
+        // What the server asks for is believed up to a cap: these come off the network.
+        let cap = config.max_server_delay();
         let base = match server {
-            Some(time) => time.max(config.min_reconnection_time()),
+            Some(time) => time.min(cap).max(config.min_reconnection_time()),
             None => config.reconnection_time(),
         };
         let exponent = self.failures.saturating_sub(1).min(20);
@@ -58,10 +60,14 @@ impl Backoff {
             .saturating_mul(1 << exponent)
             .min(config.max_reconnection_time().max(base));
         let delay = match retry_after {
-            Some(after) => backed_off.max(after),
+            Some(after) => backed_off.max(after.min(cap)),
             None => backed_off,
         };
-        delay + delay.mul_f64(config.jitter() * self.next_unit())
+        // Saturating: with `Duration::MAX` as the cap, the jitter must not overflow.
+        let jitter =
+            Duration::try_from_secs_f64(delay.as_secs_f64() * config.jitter() * self.next_unit())
+                .unwrap_or(Duration::MAX);
+        delay.saturating_add(jitter)
     }
 
     /// A pseudo-random number in [0, 1) (xorshift64*).
@@ -128,6 +134,38 @@ mod tests {
             b.delay(&config, None, Some(Duration::from_secs(120))),
             Duration::from_secs(120)
         );
+    }
+
+    #[test]
+    fn server_values_are_capped_and_never_overflow() {
+        // A `Retry-After` of u64::MAX seconds used to panic ("overflow when adding
+        // durations") in release builds too.
+        let huge = Duration::from_secs(u64::MAX);
+        let mut b = Backoff::new();
+        b.record(false);
+        let config = Config::new();
+        let cap = Config::DEFAULT_MAX_SERVER_DELAY;
+        for _ in 0..100 {
+            for (server, after) in [
+                (Some(huge), None),
+                (None, Some(huge)),
+                (Some(huge), Some(huge)),
+            ] {
+                let d = b.delay(&config, server, after);
+                assert!(
+                    d >= cap && d <= cap.mul_f64(1.0 + Config::DEFAULT_JITTER),
+                    "{d:?}"
+                );
+            }
+        }
+        // Without a cap (browser behaviour), the wait saturates instead of panicking.
+        let uncapped = Config::new()
+            .with_max_server_delay(Duration::MAX)
+            .with_jitter(1.0);
+        for _ in 0..100 {
+            assert!(b.delay(&uncapped, None, Some(huge)) >= huge);
+            assert!(b.delay(&uncapped, Some(Duration::MAX), None) >= huge);
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::Decoder;
+use crate::{Decoder, EventId};
 
 /// How an [`EventSource`](super::EventSource) connects, waits and gives up.
 ///
@@ -20,7 +20,7 @@ use crate::Decoder;
 ///     .with_reconnection_time(Duration::from_secs(1))
 ///     .with_max_attempts(Some(5))
 ///     .with_retry_server_errors(true)
-///     .with_last_event_id("41")
+///     .with_last_event_id(41u64)
 ///     .with_header(http::header::AUTHORIZATION, http::HeaderValue::from_static("Bearer t"));
 /// assert_eq!(config.reconnection_time(), Duration::from_secs(1));
 /// assert_eq!(config.idle_timeout(), Config::DEFAULT_IDLE_TIMEOUT);
@@ -32,6 +32,7 @@ pub struct Config {
     reconnection_time: Duration,
     min_reconnection_time: Duration,
     max_reconnection_time: Duration,
+    max_server_delay: Duration,
     jitter: f64,
     healthy_after: Duration,
     max_attempts: Option<u32>,
@@ -58,6 +59,8 @@ impl Config {
     pub const DEFAULT_MIN_RECONNECTION_TIME: Duration = Duration::from_millis(250);
     /// The cap of the exponential backoff (a `Retry-After` may ask for longer).
     pub const DEFAULT_MAX_RECONNECTION_TIME: Duration = Duration::from_secs(60);
+    /// The longest wait a server may ask for, with `retry:` or `Retry-After` (1 hour).
+    pub const DEFAULT_MAX_SERVER_DELAY: Duration = Duration::from_secs(60 * 60);
     /// The random part added to each wait, as a fraction of it (0.2 = up to 20 % more).
     pub const DEFAULT_JITTER: f64 = 0.2;
     /// How long a connection must stay open (or deliver one event) to reset the backoff.
@@ -85,6 +88,7 @@ impl Config {
             reconnection_time: Self::DEFAULT_RECONNECTION_TIME,
             min_reconnection_time: Self::DEFAULT_MIN_RECONNECTION_TIME,
             max_reconnection_time: Self::DEFAULT_MAX_RECONNECTION_TIME,
+            max_server_delay: Self::DEFAULT_MAX_SERVER_DELAY,
             jitter: Self::DEFAULT_JITTER,
             healthy_after: Self::DEFAULT_HEALTHY_AFTER,
             max_attempts: None,
@@ -163,6 +167,31 @@ impl Config {
     /// ```
     pub fn max_reconnection_time(&self) -> Duration {
         self.max_reconnection_time
+    }
+
+    /// Sets the longest wait a server may ask for, with a `retry:` field or a
+    /// `Retry-After` header: longer values are cut to it, so that a buggy or hostile
+    /// server cannot park the client for days. Browsers have no such cap; pass
+    /// `Duration::MAX` for their behaviour. The jitter comes on top.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let config = ssewire::client::Config::new().with_max_server_delay(Duration::from_secs(600));
+    /// assert_eq!(config.max_server_delay(), Duration::from_secs(600));
+    /// ```
+    pub fn with_max_server_delay(mut self, time: Duration) -> Self {
+        self.max_server_delay = time;
+        self
+    }
+
+    /// The longest wait a server may ask for.
+    ///
+    /// ```
+    /// # use ssewire::client::Config;
+    /// assert_eq!(Config::new().max_server_delay(), Config::DEFAULT_MAX_SERVER_DELAY);
+    /// ```
+    pub fn max_server_delay(&self) -> Duration {
+        self.max_server_delay
     }
 
     /// Sets the jitter: each wait is lengthened by a random fraction of it, up to
@@ -365,14 +394,25 @@ impl Config {
     }
 
     /// Seeds the last event ID, so the first request already sends `Last-Event-ID`
-    /// (resuming after a restart of the client itself). Empty means none.
+    /// (resuming after a restart of the client itself). The empty id means none. An
+    /// [`EventId`] (a number, or text checked by [`EventId::new`]): an id with CR, LF or
+    /// NUL could not be sent, and the resumption would be lost without a word.
     ///
     /// ```
-    /// let config = ssewire::client::Config::new().with_last_event_id("1234");
+    /// use ssewire::{client::Config, EventId};
+    ///
+    /// let config = Config::new().with_last_event_id(1234u64);
     /// assert_eq!(config.last_event_id(), "1234");
+    ///
+    /// // A saved id (from a file written by `echo`, with its newline): trim, then check.
+    /// let saved = "order-7\n";
+    /// let config = Config::new().with_last_event_id(EventId::new(saved.trim())?);
+    /// assert_eq!(config.last_event_id(), "order-7");
+    /// assert!(EventId::new(saved).is_err());
+    /// # Ok::<(), ssewire::EventError>(())
     /// ```
-    pub fn with_last_event_id(mut self, id: impl Into<String>) -> Self {
-        self.last_event_id = id.into();
+    pub fn with_last_event_id(mut self, id: impl Into<EventId>) -> Self {
+        self.last_event_id = id.into().to_string();
         self
     }
 
@@ -414,6 +454,6 @@ impl Config {
         Decoder::new()
             .with_max_line_size(self.max_line_size)
             .with_max_event_size(self.max_event_size)
-            .with_last_event_id(self.last_event_id.clone())
+            .with_seeded_last_event_id(self.last_event_id.clone())
     }
 }

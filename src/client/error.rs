@@ -166,6 +166,17 @@ pub enum Error {
         /// Its `Location` header, if any.
         location: Option<HeaderValue>,
     },
+    /// The transport cannot request this URI: `https://` with
+    /// [`HyperTransport`](super::HyperTransport) built without the feature
+    /// `client-hyper-rustls`. Retrying could not help, so the stream stops.
+    ///
+    /// ```
+    /// let uri: http::Uri = "https://example.com/events".parse().unwrap();
+    /// let error = ssewire::client::Error::UnsupportedScheme(uri);
+    /// assert!(error.to_string().starts_with("the transport cannot request https://example.com/events"));
+    /// ```
+    #[error("the transport cannot request {0}: https needs the feature `client-hyper-rustls`")]
+    UnsupportedScheme(Uri),
     /// More redirects than [`Config::max_redirects`](super::Config::max_redirects).
     #[error("more than {limit} redirects")]
     TooManyRedirects {

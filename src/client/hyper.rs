@@ -51,8 +51,10 @@ impl Default for HyperTransport {
 }
 
 impl HyperTransport {
-    /// A client for `http://` (and `https://` with the feature `client-hyper-rustls`),
-    /// with `TCP_NODELAY`. Must be called inside a tokio runtime.
+    /// A client for `http://` (and `https://` with the feature `client-hyper-rustls`;
+    /// without it, an `https://` URI ends the stream with
+    /// [`Error::UnsupportedScheme`](super::Error::UnsupportedScheme) instead of being
+    /// retried), with `TCP_NODELAY`. Must be called inside a tokio runtime.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -124,6 +126,14 @@ where
 
 impl Transport for HyperTransport {
     fn send(&self, request: http::Request<()>) -> ResponseFuture {
+        // hyper's plain connector would fail every attempt with the same error, and the
+        // client would retry that for ever.
+        #[cfg(not(feature = "client-hyper-rustls"))]
+        if request.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+            return Box::pin(async {
+                Err(Box::new(super::transport::UnsupportedScheme) as super::transport::BoxError)
+            });
+        }
         self.client.send(request.map(|()| Empty::new()))
     }
 }
@@ -162,5 +172,26 @@ impl EventSource {
     /// ```
     pub fn hyper(uri: http::Uri) -> Self {
         EventSource::new(uri, HyperTransport::new(), crate::TokioTimer)
+    }
+}
+
+/// Built without TLS, an `https://` URI stops the client at once: hyper's plain
+/// connector fails every attempt the same way, and the client used to retry that for
+/// ever (CI runs this with the feature `client-hyper` alone).
+#[cfg(all(test, not(feature = "client-hyper-rustls")))]
+mod tests {
+    use futures_util::StreamExt;
+
+    use crate::client::{Error, EventSource};
+
+    #[tokio::test]
+    async fn https_without_tls_is_an_error_not_a_retry() {
+        let uri: http::Uri = "https://127.0.0.1:9/events".parse().unwrap();
+        let mut source = EventSource::hyper(uri.clone());
+        match source.next().await {
+            Some(Err(Error::UnsupportedScheme(got))) => assert_eq!(got, uri),
+            other => panic!("expected UnsupportedScheme, got {other:?}"),
+        }
+        assert!(source.next().await.is_none(), "the stream stops");
     }
 }

@@ -12,6 +12,7 @@ use super::error::{Error, ResponseError, RetryCause};
 use super::item::Item;
 use super::request;
 use super::source::{EventSource, State};
+use super::transport::UnsupportedScheme;
 use crate::{Sleep, Timer};
 
 /// Whether the idle timeout ran out since `last` (re-arming the sleep lazily, so a
@@ -55,6 +56,7 @@ impl Stream for EventSource {
                     this.connect(this.uri.clone(), 0, false);
                 }
                 State::Connecting {
+                    uri,
                     response,
                     started,
                     idle,
@@ -68,6 +70,10 @@ impl Stream for EventSource {
                         return Poll::Pending;
                     }
                     Poll::Ready(Err(error)) => {
+                        if error.is::<UnsupportedScheme>() {
+                            let uri = uri.clone();
+                            return this.fail(Error::UnsupportedScheme(uri));
+                        }
                         return this.retry(RetryCause::Transport(error), false);
                     }
                     Poll::Ready(Ok(response)) => {

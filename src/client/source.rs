@@ -132,7 +132,7 @@ impl EventSource {
     /// # #[cfg(feature = "client-hyper")] {
     /// use ssewire::client::{Config, EventSource};
     /// let source = EventSource::hyper("http://localhost:3000/events".parse().unwrap())
-    ///     .with_config(Config::new().with_last_event_id("7"));
+    ///     .with_config(Config::new().with_last_event_id(7u64));
     /// assert_eq!(source.last_event_id(), "7");
     /// # }
     /// ```

@@ -38,6 +38,13 @@ pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send 
 pub type ResponseFuture =
     Pin<Box<dyn Future<Output = Result<http::Response<BodyStream>, BoxError>> + Send + 'static>>;
 
+/// What a built-in transport answers for a URI it cannot request (see
+/// [`Error::UnsupportedScheme`](super::Error::UnsupportedScheme)): the client stops
+/// instead of retrying.
+#[derive(Debug, thiserror::Error)]
+#[error("this transport cannot request this scheme")]
+pub(crate) struct UnsupportedScheme;
+
 /// Sends one `GET` request and hands back the response with a streaming body.
 ///
 /// The [`EventSource`](super::EventSource) does everything else: headers, redirects,

@@ -10,6 +10,7 @@ use super::error::DecodeError;
 use super::lines::{Lines, Next};
 use super::message::{Decoded, MessageEvent};
 use super::parser::{Parser, Step};
+use crate::EventId;
 
 /// An incremental, spec-exact decoder for `text/event-stream`.
 ///
@@ -58,10 +59,14 @@ use super::parser::{Parser, Step};
 /// The decoder keeps at most one partial line ([`max_line_size`](Decoder::max_line_size),
 /// 8 MiB by default) and the data and type of one event
 /// ([`max_event_size`](Decoder::max_event_size), 8 MiB by default), plus the chunks fed
-/// and not decoded yet. Past a limit, [`next_event`](Decoder::next_event) returns a
-/// [`DecodeError`] once and the decoder skips the rest of that event without buffering
-/// it. One-line data is a slice of the fed `Bytes` (no copy): an event that is kept
-/// keeps the chunk its data arrived in.
+/// and not decoded yet. The data is counted as it arrived: each invalid UTF-8 byte in
+/// it becomes U+FFFD, three bytes, so the text kept can be up to three times the limit.
+/// Past a limit, [`next_event`](Decoder::next_event) returns a [`DecodeError`] once and
+/// the decoder skips the rest of that event without buffering it; its `id` and `retry`
+/// fields still count. One-line data is a slice of the fed `Bytes` (no copy): an event
+/// that is kept keeps the chunk its data arrived in, and the whole allocation behind
+/// it when that `Bytes` is itself a slice of a larger buffer (as an HTTP client's
+/// chunks may be). Copy the data out to keep less.
 ///
 /// # Reconnecting
 ///
@@ -157,17 +162,32 @@ impl Decoder {
     }
 
     /// Starts with a last event ID, for example one a client stored before it was
-    /// restarted: events report it until the stream sends an `id`.
+    /// restarted: events report it until the stream sends an `id`. An [`EventId`]
+    /// (a number, or text checked by [`EventId::new`]), so that it is one the stream
+    /// itself could have set: no CR, LF or NUL.
     ///
     /// ```
-    /// let mut decoder = ssewire::Decoder::new().with_last_event_id("41");
+    /// use ssewire::{Decoder, EventId};
+    ///
+    /// let mut decoder = Decoder::new().with_last_event_id(41u64);
     /// decoder.feed("data: x\n\n");
     /// assert_eq!(decoder.next_event()?.unwrap().last_event_id(), "41");
-    /// # Ok::<(), ssewire::DecodeError>(())
+    ///
+    /// // Text read back from a file, say, is checked first.
+    /// let saved = EventId::new("order-7")?;
+    /// assert_eq!(Decoder::new().with_last_event_id(saved).last_event_id(), "order-7");
+    /// assert!(EventId::new("42\n").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn with_last_event_id(mut self, id: impl Into<String>) -> Self {
-        self.parser.set_last_event_id(id.into());
+    pub fn with_last_event_id(mut self, id: impl Into<EventId>) -> Self {
+        self.parser.set_last_event_id(id.into().to_string());
+        self
+    }
+
+    /// [`Decoder::with_last_event_id`] from the text of an id checked already.
+    pub(crate) fn with_seeded_last_event_id(mut self, id: String) -> Self {
+        self.parser.set_last_event_id(id);
         self
     }
 
@@ -518,6 +538,61 @@ mod tests {
         assert_eq!(d.buffered_len(), 0);
         d.feed("\nevent: o\ndata: x\n\n");
         assert_eq!(d.next_event().unwrap().unwrap().event_type(), "o");
+    }
+
+    #[test]
+    fn id_and_retry_of_a_skipped_event_still_count_whatever_the_chunks() {
+        // Found by review: an `id` after the line that made the event too large was
+        // dropped with the event, so a client resumed from the id before it, and the
+        // server replayed the event it could not take, forever.
+        let input = b"data: 0123456789\nid: 5\nretry: 700\ndata: more\n\ndata: ok\n\n";
+        for chunk in 1..=input.len() {
+            let mut d = Decoder::new().with_max_event_size(4);
+            let mut got = Vec::new();
+            for piece in input.chunks(chunk) {
+                d.feed(Bytes::copy_from_slice(piece));
+                while let Some(x) = d.next_decoded().transpose() {
+                    got.push(x);
+                }
+            }
+            assert_eq!(got.len(), 3, "chunks of {chunk}: {got:?}");
+            assert!(matches!(
+                got[0],
+                Err(DecodeError::EventTooLarge {
+                    limit: 4,
+                    offset: 0
+                })
+            ));
+            assert_eq!(
+                got[1],
+                Ok(Decoded::ReconnectionTime(Duration::from_millis(700)))
+            );
+            assert!(
+                matches!(&got[2], Ok(Decoded::Event(e)) if e.data() == "ok" && e.last_event_id() == "5"),
+                "chunks of {chunk}: {got:?}"
+            );
+            assert_eq!(d.last_event_id(), "5");
+        }
+        // After a line over the line limit too, split anywhere.
+        let input = format!("data: {}\nid: 77\n\ndata: ok\n\n", "x".repeat(100));
+        for chunk in [1, 2, 3, 7, 50, 1000] {
+            let mut d = Decoder::new().with_max_line_size(64);
+            let mut events = Vec::new();
+            let mut errors = 0;
+            for piece in input.as_bytes().chunks(chunk) {
+                d.feed(Bytes::copy_from_slice(piece));
+                loop {
+                    match d.next_event() {
+                        Ok(Some(e)) => events.push(e),
+                        Ok(None) => break,
+                        Err(_) => errors += 1,
+                    }
+                }
+            }
+            assert_eq!(errors, 1, "chunks of {chunk}");
+            assert_eq!(events.len(), 1);
+            assert_eq!(events[0].last_event_id(), "77", "chunks of {chunk}");
+        }
     }
 
     #[test]

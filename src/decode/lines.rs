@@ -159,6 +159,11 @@ impl Partial {
         self.text.is_empty() && self.raw.is_empty()
     }
 
+    /// The line's first byte so far.
+    fn first(&self) -> Option<u8> {
+        self.text.as_bytes().first().or(self.raw.first()).copied()
+    }
+
     fn push(&mut self, piece: &[u8]) {
         if !self.raw.is_empty() {
             self.raw.extend_from_slice(piece);
@@ -296,6 +301,16 @@ impl Lines {
         self.lent_joined = false;
     }
 
+    /// Whether the line that starts at `at` (or in `partial`) is kept while an event
+    /// is skipped: an `id` or `retry` field, which the parser still applies.
+    fn kept_while_skipping(&self) -> bool {
+        let first = match self.partial.first() {
+            Some(b) => b,
+            None => self.chunk.get(self.at).copied().unwrap_or(0),
+        };
+        matches!(first, b'i' | b'r')
+    }
+
     /// Keeps the rest of the chunk, the start of a line that goes on in a later chunk,
     /// or drops it (`skipping`, or over the limit: then returns the line's offset).
     /// Out of line: once per chunk at most, and it keeps [`Lines::next`] small.
@@ -305,9 +320,16 @@ impl Lines {
         let n = rest.len();
         if self.skip_line {
             // Already being dropped.
-        } else if skipping {
+        } else if skipping && !self.kept_while_skipping() {
             self.skip_line = true;
         } else if self.partial.len() + n > self.max_line {
+            if skipping {
+                // Not reported: the event is being skipped already.
+                self.partial = Partial::default();
+                self.skip_line = true;
+                self.at = self.chunk.len();
+                return None;
+            }
             let offset = if self.partial.is_empty() {
                 self.chunk_offset + self.at as u64
             } else {
@@ -330,9 +352,9 @@ impl Lines {
     }
 
     /// The next complete line. With `skipping` (the event is being skipped), a line
-    /// that does not end in this chunk is dropped instead of buffered, and lines
-    /// over the limit are not reported: a partial line is never blank, so it cannot
-    /// end the skipping.
+    /// that does not end in this chunk is dropped instead of buffered (unless it is an
+    /// `id` or `retry` line, which the parser still applies), and lines over the limit
+    /// are not reported: a partial line is never blank, so it cannot end the skipping.
     #[inline]
     pub(super) fn next(&mut self, skipping: bool) -> Next<'_> {
         // The line lent by the previous call, if no value took it (a comment, an

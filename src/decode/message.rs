@@ -17,7 +17,11 @@ use crate::{Event, EventId, EventType};
 /// chunk's memory; data the decoder assembled (several lines, or a line cut by chunk
 /// boundaries) is kept in the `String` it was assembled in. It never holds on to a
 /// buffer larger than 64 KiB unless its own bytes are at least half of it (a small
-/// value is copied out).
+/// value is copied out). The 64 KiB are those of the `Bytes` given to
+/// [`feed`](crate::Decoder::feed): when that is a slice of a larger allocation (an
+/// HTTP client may cut its chunks from one read buffer), a kept event keeps that whole
+/// allocation alive. Copy the data out (for example with `data().to_owned()`) to keep
+/// only its own bytes.
 ///
 /// ```
 /// use ssewire::Decoder;

@@ -140,7 +140,10 @@ impl Parser {
         let Some(&first) = bytes.first() else {
             return Ok(self.dispatch());
         };
-        if self.skip_event {
+        // While an event is skipped (after an error), its `id` and `retry` still count:
+        // they cost no memory, and a client that lost the id would ask the server to
+        // replay the very event it cannot take, again and again.
+        if self.skip_event && first != b'i' && first != b'r' {
             return Ok(Step::Nothing);
         }
         match first {

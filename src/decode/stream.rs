@@ -179,7 +179,7 @@ impl<S> DecodeStream<S> {
     /// use futures_util::{stream, StreamExt};
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
-    /// let decoder = ssewire::Decoder::new().with_last_event_id("7");
+    /// let decoder = ssewire::Decoder::new().with_last_event_id(7u64);
     /// let chunks = stream::iter([Ok::<_, std::io::Error>("data: x\n\n")]);
     /// let mut events = ssewire::DecodeStream::with_decoder(chunks, decoder);
     /// assert_eq!(events.next().await.unwrap().unwrap().last_event_id(), "7");

@@ -30,6 +30,11 @@ impl Cursor {
 /// round trips when it has fallen behind, at most this many events held aside.
 pub(super) const BATCH: usize = 16;
 
+/// The most bytes of events a subscriber batches per lock, past its first event
+/// (which it takes whatever its size): what a stalled subscriber may keep alive after
+/// the history let go of those events.
+pub(super) const BATCH_BYTES: usize = 64 * 1024;
+
 /// Events a subscriber took from the history and has not handed out yet, in order.
 /// Allocated only while the subscriber is catching up; dropped when it is idle.
 #[derive(Default)]

@@ -13,7 +13,7 @@ use crate::limits::{Cap, Refused};
 use crate::sync::{lock, WakerList};
 
 use super::config::{Config, IdPolicy, LagPolicy};
-use super::cursor::{Batch, Cursor, BATCH};
+use super::cursor::{Batch, Cursor, BATCH, BATCH_BYTES};
 use super::notice::Notice;
 use super::resume::{plan, Resume};
 use super::ring::Ring;
@@ -349,12 +349,20 @@ impl State {
                 let first = entry.event.clone();
                 let mut bytes = first.len();
                 let mut taken = 1;
-                let more = ready.len().min(BATCH - 1);
-                if more > 0 {
-                    let events = ready.take(more).map(|entry| &entry.event);
-                    let batch = batch.get_or_insert_with(Box::default);
-                    batch.fill(events.inspect(|event| bytes += event.len()));
-                    taken += more;
+                // Up to `BATCH` events per lock, the batch no more than `BATCH_BYTES`: a
+                // stalled subscriber keeps its batch alive after the history has let go
+                // of those events, so the batch must stay small in bytes too.
+                if ready.len() > 0 {
+                    let mut batched = 0;
+                    let events = ready
+                        .take(BATCH - 1)
+                        .map(|entry| &entry.event)
+                        .take_while(|event| {
+                            batched += event.len();
+                            batched <= BATCH_BYTES
+                        })
+                        .inspect(|event| bytes += event.len());
+                    taken += batch.get_or_insert_with(Box::default).fill(events);
                 }
                 cursor.next += taken as u64;
                 self.stats.events_sent += taken as u64;
