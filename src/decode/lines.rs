@@ -354,7 +354,8 @@ impl Lines {
     /// The next complete line. With `skipping` (the event is being skipped), a line
     /// that does not end in this chunk is dropped instead of buffered (unless it is an
     /// `id` or `retry` line, which the parser still applies), and lines over the limit
-    /// are not reported: a partial line is never blank, so it cannot end the skipping.
+    /// are dropped unreported, whatever the chunks: a partial line is never blank, so
+    /// it cannot end the skipping.
     #[inline]
     pub(super) fn next(&mut self, skipping: bool) -> Next<'_> {
         // The line lent by the previous call, if no value took it (a comment, an
@@ -416,17 +417,24 @@ impl Lines {
 
             let (src, mut start, end, ascii, offset) = if self.partial.is_empty() {
                 let offset = self.chunk_offset + start as u64;
-                if len > self.max_line && !skipping {
+                if len > self.max_line {
                     self.first_line = false;
+                    if skipping {
+                        // Dropped unreported, as when it spans chunks (see `hold`).
+                        continue;
+                    }
                     return Next::TooLong { offset };
                 }
                 (Src::Chunk(&self.chunk), start, end, ascii, offset)
             } else {
                 let offset = self.partial_offset;
                 let total = self.partial.len() + len;
-                if total > self.max_line && !skipping {
+                if total > self.max_line {
                     self.partial = Partial::default();
                     self.first_line = false;
+                    if skipping {
+                        continue;
+                    }
                     return Next::TooLong { offset };
                 }
                 self.partial.push(&self.chunk[start..end]);
