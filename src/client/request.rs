@@ -1,7 +1,6 @@
 //! Building requests, following redirects, checking responses.
 
 use http::header::{self, HeaderMap, HeaderValue};
-use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Request, StatusCode, Uri};
 
 /// Whether `uri` can be requested: `http` or `https` with a host.
@@ -73,49 +72,154 @@ pub(crate) fn same_origin(a: &Uri, b: &Uri) -> bool {
         && port(a) == port(b)
 }
 
-/// Resolves a `Location` against the URI that sent it (absolute, scheme-relative,
-/// absolute-path and relative-path references; a fragment is dropped).
+/// Resolves a `Location` against the URI that sent it, as RFC 3986 §5.2 does: absolute
+/// (`https://h/p`), scheme-relative (`//h/p`), absolute-path (`/p`), relative-path (`p`,
+/// `./p`, `../p`) and query-only (`?q`, the base path kept) references, dot segments
+/// removed (never above the root). A fragment is dropped. `None` for an empty or
+/// fragment-only reference, a result that is not `http`/`https` with a host, or one that
+/// does not parse. The parse is strict: `http:g` is an absolute reference with no host.
 pub(crate) fn resolve(base: &Uri, location: &HeaderValue) -> Option<Uri> {
     let text = location.to_str().ok()?.trim();
     let text = text.split('#').next().unwrap_or("");
     if text.is_empty() {
         return None;
     }
-    let uri = if let Some(rest) = text.strip_prefix("//") {
-        format!("{}://{rest}", base.scheme_str()?)
-            .parse::<Uri>()
-            .ok()?
-    } else if text.starts_with('/') {
-        with_path(base, text)?
-    } else if let Ok(uri) = text.parse::<Uri>() {
-        if uri.scheme().is_some() {
-            uri
-        } else {
-            relative(base, text)?
+    let r = Reference::parse(text);
+    let mut target = String::with_capacity(text.len() + base.path().len() + 32);
+    if let Some(scheme) = r.scheme {
+        target.push_str(scheme);
+        target.push(':');
+        if let Some(authority) = r.authority {
+            target.push_str("//");
+            target.push_str(authority);
         }
+        push_without_dots(&mut target, r.path);
+        push_query(&mut target, r.query);
     } else {
-        relative(base, text)?
-    };
+        target.push_str(base.scheme_str()?);
+        target.push_str("://");
+        if let Some(authority) = r.authority {
+            target.push_str(authority);
+            push_without_dots(&mut target, r.path);
+            push_query(&mut target, r.query);
+        } else {
+            target.push_str(base.authority()?.as_str());
+            if r.path.is_empty() {
+                // `?q`: the base path stays, only the query changes.
+                target.push_str(base.path());
+                push_query(&mut target, r.query.or(base.query()));
+            } else {
+                if r.path.starts_with('/') {
+                    push_without_dots(&mut target, r.path);
+                } else {
+                    push_without_dots(&mut target, &merge(base, r.path));
+                }
+                push_query(&mut target, r.query);
+            }
+        }
+    }
+    let uri = target.parse::<Uri>().ok()?;
     is_absolute(&uri).then_some(uri)
 }
 
-fn relative(base: &Uri, text: &str) -> Option<Uri> {
-    let path = base.path();
-    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
-    let dir = if dir.is_empty() { "/" } else { dir };
-    with_path(base, &format!("{dir}{text}"))
+/// A reference split as RFC 3986 Appendix B does (the fragment is already gone).
+struct Reference<'a> {
+    scheme: Option<&'a str>,
+    authority: Option<&'a str>,
+    path: &'a str,
+    query: Option<&'a str>,
 }
 
-fn with_path(base: &Uri, path_and_query: &str) -> Option<Uri> {
-    let scheme: Scheme = base.scheme()?.clone();
-    let authority: Authority = base.authority()?.clone();
-    let pq: PathAndQuery = path_and_query.parse().ok()?;
-    Uri::builder()
-        .scheme(scheme)
-        .authority(authority)
-        .path_and_query(pq)
-        .build()
-        .ok()
+impl<'a> Reference<'a> {
+    fn parse(text: &'a str) -> Self {
+        // A scheme is whatever comes before the first `:`, if no `/` or `?` comes first;
+        // one that is not `http`/`https` fails later, in `is_absolute`.
+        let (scheme, rest) = match text.find([':', '/', '?']) {
+            Some(i) if i > 0 && text.as_bytes().get(i) == Some(&b':') => {
+                let (scheme, rest) = text.split_at(i);
+                (Some(scheme), rest.get(1..).unwrap_or(""))
+            }
+            _ => (None, text),
+        };
+        let (authority, rest) = match rest.strip_prefix("//") {
+            Some(after) => {
+                let end = after.find(['/', '?']).unwrap_or(after.len());
+                let (authority, rest) = after.split_at(end);
+                (Some(authority), rest)
+            }
+            None => (None, rest),
+        };
+        let (path, query) = match rest.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (rest, None),
+        };
+        Reference {
+            scheme,
+            authority,
+            path,
+            query,
+        }
+    }
+}
+
+/// RFC 3986 §5.2.3: a relative path joined to the base path's directory.
+fn merge(base: &Uri, path: &str) -> String {
+    let base_path = base.path();
+    let dir = match base_path.rfind('/') {
+        Some(i) => base_path.split_at(i + 1).0,
+        // An absolute base always has a path starting with `/` (`http::Uri` gives `/` for
+        // an empty one); this is the RFC's empty-path case anyway.
+        None => "/",
+    };
+    let mut merged = String::with_capacity(dir.len() + path.len());
+    merged.push_str(dir);
+    merged.push_str(path);
+    merged
+}
+
+/// RFC 3986 §5.2.4, appended to `out` (which holds the scheme and authority, so the
+/// path's own start is remembered: a `..` never removes anything before it).
+fn push_without_dots(out: &mut String, path: &str) {
+    let root = out.len();
+    let mut input = path;
+    while !input.is_empty() {
+        if let Some(rest) = input
+            .strip_prefix("../")
+            .or_else(|| input.strip_prefix("./"))
+        {
+            // A: a leading `../` or `./` (only in a reference with a scheme and no
+            // authority) is dropped.
+            input = rest;
+        } else if input.starts_with("/./") || input == "/." {
+            // B: `/./` and a final `/.` become `/`.
+            input = input.get(2..).filter(|s| !s.is_empty()).unwrap_or("/");
+        } else if input.starts_with("/../") || input == "/.." {
+            // C: as B, and the last output segment goes; above the root there is none.
+            input = input.get(3..).filter(|s| !s.is_empty()).unwrap_or("/");
+            let last = out.get(root..).and_then(|p| p.rfind('/')).unwrap_or(0);
+            out.truncate(root + last);
+        } else if input == "." || input == ".." {
+            // D: a lone `.` or `..` goes.
+            input = "";
+        } else {
+            // E: the first segment (with its leading `/`) moves to the output.
+            let start = usize::from(input.starts_with('/'));
+            let end = input
+                .get(start..)
+                .and_then(|s| s.find('/'))
+                .map_or(input.len(), |i| i + start);
+            let (segment, rest) = input.split_at(end);
+            out.push_str(segment);
+            input = rest;
+        }
+    }
+}
+
+fn push_query(out: &mut String, query: Option<&str>) {
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
 }
 
 #[cfg(test)]
@@ -136,6 +240,131 @@ mod tests {
         assert_eq!(r(base, "/z#frag").unwrap(), "http://a.test:8080/z");
         assert_eq!(r(base, "ftp://x/y"), None);
         assert_eq!(r(base, ""), None);
+    }
+
+    #[test]
+    fn rfc3986_examples() {
+        // RFC 3986 §5.4; `g:h` (another scheme) and the empty and fragment-only
+        // references (`None` here) are left out.
+        let base = "http://a/b/c/d;p?q";
+        let normal = [
+            ("g", "http://a/b/c/g"),
+            ("./g", "http://a/b/c/g"),
+            ("g/", "http://a/b/c/g/"),
+            ("/g", "http://a/g"),
+            // The RFC's `http://g`: `http::Uri` prints an empty path as `/`.
+            ("//g", "http://g/"),
+            ("?y", "http://a/b/c/d;p?y"),
+            ("g?y", "http://a/b/c/g?y"),
+            ("g#s", "http://a/b/c/g"),
+            ("g?y#s", "http://a/b/c/g?y"),
+            (";x", "http://a/b/c/;x"),
+            ("g;x", "http://a/b/c/g;x"),
+            ("g;x?y#s", "http://a/b/c/g;x?y"),
+            (".", "http://a/b/c/"),
+            ("./", "http://a/b/c/"),
+            ("..", "http://a/b/"),
+            ("../", "http://a/b/"),
+            ("../g", "http://a/b/g"),
+            ("../..", "http://a/"),
+            ("../../", "http://a/"),
+            ("../../g", "http://a/g"),
+        ];
+        let abnormal = [
+            ("../../../g", "http://a/g"),
+            ("../../../../g", "http://a/g"),
+            ("/./g", "http://a/g"),
+            ("/../g", "http://a/g"),
+            ("g.", "http://a/b/c/g."),
+            (".g", "http://a/b/c/.g"),
+            ("g..", "http://a/b/c/g.."),
+            ("..g", "http://a/b/c/..g"),
+            ("./../g", "http://a/b/g"),
+            ("./g/.", "http://a/b/c/g/"),
+            ("g/./h", "http://a/b/c/g/h"),
+            ("g/../h", "http://a/b/c/h"),
+            ("g;x=1/./y", "http://a/b/c/g;x=1/y"),
+            ("g;x=1/../y", "http://a/b/c/y"),
+            ("g?y/./x", "http://a/b/c/g?y/./x"),
+            ("g?y/../x", "http://a/b/c/g?y/../x"),
+            ("g#s/./x", "http://a/b/c/g"),
+            ("g#s/../x", "http://a/b/c/g"),
+        ];
+        for (location, expected) in normal.into_iter().chain(abnormal) {
+            assert_eq!(r(base, location).as_deref(), Some(expected), "{location}");
+        }
+        // A strict parser reads `http:g` as an absolute URI with no host.
+        assert_eq!(r(base, "http:g"), None);
+        assert_eq!(r(base, "#s"), None);
+        // An absolute URI's path loses its dot segments too.
+        assert_eq!(
+            r(base, "HTTPS://h.test/x/./y/../z?k").as_deref(),
+            Some("https://h.test/x/z?k")
+        );
+
+        let base = "http://a.test/x/events?v=1";
+        assert_eq!(
+            r(base, "?v=2").as_deref(),
+            Some("http://a.test/x/events?v=2")
+        );
+        assert_eq!(r(base, "../b/c").as_deref(), Some("http://a.test/b/c"));
+        assert_eq!(r(base, "./c").as_deref(), Some("http://a.test/x/c"));
+    }
+
+    #[test]
+    fn odd_locations_do_not_panic() {
+        let base: Uri = "http://a/b/c/d;p?q".parse().unwrap();
+        let s = |location: &str| {
+            resolve(&base, &HeaderValue::from_str(location).unwrap()).map(|u| u.to_string())
+        };
+        assert_eq!(s("/../../..").as_deref(), Some("http://a/"));
+        assert_eq!(s("/..").as_deref(), Some("http://a/"));
+        assert_eq!(s("/.").as_deref(), Some("http://a/"));
+        assert_eq!(s("?").as_deref(), Some("http://a/b/c/d;p?"));
+        assert_eq!(s("//"), None);
+        assert_eq!(s("///"), None);
+        assert_eq!(s("//h/../.."), Some("http://h/".into()));
+        // Only literal dots are dot segments (§5.2.4); `%2e` is passed on as it is.
+        assert_eq!(s("/%2e%2e/").as_deref(), Some("http://a/%2e%2e/"));
+        for odd in [
+            "http:", "http://", "http:?", ":", "::", ":/", "a:", "?#", " ", "\t",
+        ] {
+            s(odd);
+        }
+        assert_eq!(
+            resolve(&base, &HeaderValue::from_bytes(b"/\xff").unwrap()),
+            None
+        );
+
+        let deep = "/a".repeat(20_000);
+        let up = "/..".repeat(20_005);
+        assert_eq!(s(&format!("{deep}{up}/z")).as_deref(), Some("http://a/z"));
+        assert_eq!(s(&"../".repeat(40_000)).as_deref(), Some("http://a/"));
+        assert_eq!(s(&deep).map(|u| u.len()), Some(8 + deep.len()));
+
+        // Every location of up to 4 characters from an alphabet of separators: no panic,
+        // and a result is absolute and resolves to itself.
+        let alphabet = ['/', '.', '?', '#', ':', '%', 'a'];
+        let mut location = String::new();
+        let mut indices = Vec::new();
+        loop {
+            location.clear();
+            location.extend(indices.iter().map(|&i: &usize| alphabet[i]));
+            if let Some(uri) = s(&location) {
+                let parsed: Uri = uri.parse().unwrap();
+                assert!(is_absolute(&parsed), "{location:?} -> {uri}");
+                assert_eq!(s(&uri).as_deref(), Some(uri.as_str()), "{location:?}");
+            }
+            // The next combination, shortest first.
+            match indices.iter().rposition(|&i| i + 1 < alphabet.len()) {
+                Some(p) => {
+                    indices[p] += 1;
+                    indices.iter_mut().skip(p + 1).for_each(|i| *i = 0);
+                }
+                None if indices.len() < 4 => indices = vec![0; indices.len() + 1],
+                None => break,
+            }
+        }
     }
 
     #[test]
