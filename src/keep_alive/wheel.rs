@@ -17,6 +17,14 @@
 //!   bucket not yet due and arms it again, with a sleep of the caller's runtime. No
 //!   sleep is polled after it fired, so no sleep is ever polled after its runtime
 //!   went away, and a `KeepAlive` works from any runtime.
+//! - A new sleep that is over as soon as it is polled (a coarse timer that rounds
+//!   down, or the caller's runtime shutting down too) wakes nobody, so that nothing
+//!   spins. The confirmation then takes a bucket due within one tick as due (the
+//!   keep-alive goes out at most one tick early); any other bucket keeps its bodies'
+//!   wakers in their slots, and the wheel wakes them when it finds the bucket due
+//!   (any registration or confirmation after its tick), or a body polled again arms
+//!   it again. A timer that cannot sleep can schedule no wake; the only alternative
+//!   would be a busy loop.
 //! - Nothing here runs per event: the body sets one flag per chunk, and the clock is
 //!   read only when a body registers (first idle poll, then once per interval).
 
@@ -75,7 +83,8 @@ struct Slots {
 pub(crate) enum Phase {
     /// The sleep has not fired.
     Waiting,
-    /// The sleep fired (its bodies were woken); not yet checked against the clock.
+    /// The sleep fired (its bodies were woken), or was over as soon as it was polled
+    /// (its bodies' wakers stay in their slots); not yet checked against the clock.
     Fired,
     /// Due: checked against the clock and removed from the wheel.
     Done,
@@ -109,6 +118,24 @@ impl Slots {
     fn take_wakers(&mut self) -> Vec<Waker> {
         self.wakers.iter_mut().filter_map(Option::take).collect()
     }
+
+    /// Makes sure `waker` is the one in `slot`.
+    fn put(&mut self, slot: u32, waker: &Waker) {
+        if let Some(place) = self.wakers.get_mut(slot as usize) {
+            match place {
+                Some(w) if w.will_wake(waker) => {}
+                _ => *place = Some(waker.clone()),
+            }
+        }
+    }
+}
+
+/// Marks `bucket` due; its wakers go to `woken`.
+fn finish(bucket: &Bucket, woken: &mut Vec<Waker>) {
+    let mut slots = lock(&bucket.slots);
+    slots.phase = Phase::Done;
+    woken.extend(slots.take_wakers());
+    slots.wakers = Vec::new();
 }
 
 impl Wheel {
@@ -151,17 +178,15 @@ impl Wheel {
             }
             let armed = entry.remove();
             if let Some(bucket) = armed.bucket.upgrade() {
-                let mut slots = lock(&bucket.slots);
-                slots.phase = Phase::Done;
-                woken.extend(slots.take_wakers());
-                slots.wakers = Vec::new();
+                finish(&bucket, woken);
             }
         }
         (epoch, now, ceil)
     }
 
     /// Makes a sleep until `tick` for `bucket`, polled once so it is registered with
-    /// the caller's runtime. Returns the sleep, or `None` if it is already over.
+    /// the caller's runtime. Returns the sleep, or `None` if it is already over: then
+    /// the bucket is `Fired` and nobody is woken (the caller decides, see `confirm`).
     fn arm(&self, bucket: &Arc<Bucket>, epoch: Instant, now: Instant) -> Option<Sleep> {
         let nanos = u128::from(bucket.tick) * self.period.as_nanos();
         let offset = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
@@ -174,7 +199,7 @@ impl Wheel {
         match sleep.as_mut().poll(&mut Context::from_waker(&trigger)) {
             Poll::Pending => Some(sleep),
             Poll::Ready(()) => {
-                trigger.wake();
+                lock(&bucket.slots).phase = Phase::Fired;
                 None
             }
         }
@@ -215,8 +240,9 @@ impl Wheel {
                 slots.wakers.push(Some(waker.clone()));
                 u32::try_from(slots.wakers.len() - 1).unwrap_or(u32::MAX)
             };
-            // Joined a bucket whose sleep fired early (its runtime shut down): arm
-            // it again here, so that this body is not left waiting on nothing.
+            // Joined a bucket whose sleep fired early (its runtime shut down) or was
+            // over at once: arm it again here, so that this body is not left waiting
+            // on nothing (if this sleep is over at once too, see `confirm`).
             if lock(&bucket.slots).phase == Phase::Fired {
                 self.rearm(&mut st, &bucket, epoch, now);
             }
@@ -226,26 +252,66 @@ impl Wheel {
         registered
     }
 
-    fn rearm(&self, st: &mut WheelState, bucket: &Arc<Bucket>, epoch: Instant, now: Instant) {
+    /// Arms `bucket` again; `false` if the new sleep was over at once (the bucket is
+    /// then `Fired`, with its wakers in place).
+    fn rearm(
+        &self,
+        st: &mut WheelState,
+        bucket: &Arc<Bucket>,
+        epoch: Instant,
+        now: Instant,
+    ) -> bool {
         lock(&bucket.slots).phase = Phase::Waiting;
         let sleep = self.arm(bucket, epoch, now);
-        if let Some(armed) = st.buckets.get_mut(&bucket.tick) {
-            armed._sleep = sleep;
+        let armed = sleep.is_some();
+        if let Some(entry) = st.buckets.get_mut(&bucket.tick) {
+            entry._sleep = sleep;
         }
+        armed
     }
 
-    /// Checks a fired bucket against the clock: `true` if it is due (now `Done`);
-    /// otherwise it fired early and is armed again.
-    fn confirm(&self, bucket: &Arc<Bucket>) -> bool {
+    /// Checks a fired bucket against the clock for the body in `slot`: `true` if it
+    /// is due (now `Done`). Otherwise it fired early: `waker` goes into `slot` (before
+    /// the new sleep is polled, so that its fire cannot miss it) and the bucket is
+    /// armed again.
+    ///
+    /// If the new sleep is over at once, nobody is woken: a timer whose sleeps keep
+    /// ending early cannot make a body spin. A bucket due within one tick is then
+    /// taken as due (a coarse timer: the keep-alive goes out at most one tick early;
+    /// the next bucket is a whole interval away, so this cannot repeat before then);
+    /// any other bucket stays `Fired` with `waker` in `slot`, woken when the wheel
+    /// finds it due (`advance`) or when a body joins it and arms it again.
+    fn confirm(&self, bucket: &Arc<Bucket>, slot: u32, waker: &Waker) -> bool {
         let mut woken = Vec::new();
         let due = {
             let mut st = lock(&self.state);
+            // Out of the slot while the bucket may turn out due: not woken for it.
+            bucket.leave(slot);
             let (epoch, now, _) = self.advance(&mut st, &mut woken);
-            let phase = lock(&bucket.slots).phase;
-            if phase == Phase::Fired {
-                self.rearm(&mut st, bucket, epoch, now);
+            let phase = {
+                let mut slots = lock(&bucket.slots);
+                if slots.phase != Phase::Done {
+                    slots.put(slot, waker);
+                }
+                slots.phase
+            };
+            match phase {
+                Phase::Done => true,
+                // Armed again by another body in the meantime.
+                Phase::Waiting => false,
+                Phase::Fired => {
+                    if self.rearm(&mut st, bucket, epoch, now) {
+                        false
+                    } else if bucket.tick <= self.ticks(epoch, now).0.saturating_add(1) {
+                        st.buckets.remove(&bucket.tick);
+                        bucket.leave(slot);
+                        finish(bucket, &mut woken);
+                        true
+                    } else {
+                        false
+                    }
+                }
             }
-            phase == Phase::Done
         };
         woken.into_iter().for_each(Waker::wake);
         due
@@ -257,12 +323,7 @@ impl Bucket {
     fn check(&self, slot: u32, waker: &Waker) -> Phase {
         let mut slots = lock(&self.slots);
         if slots.phase == Phase::Waiting {
-            if let Some(place) = slots.wakers.get_mut(slot as usize) {
-                match place {
-                    Some(w) if w.will_wake(waker) => {}
-                    _ => *place = Some(waker.clone()),
-                }
-            }
+            slots.put(slot, waker);
         }
         slots.phase
     }
@@ -307,8 +368,8 @@ impl KeepAliveState {
                 match bucket.check(*slot, waker) {
                     Phase::Waiting => return Poll::Pending,
                     Phase::Fired => {
-                        if !bucket.wheel.confirm(bucket) {
-                            bucket.check(*slot, waker);
+                        // Not due: `confirm` left `waker` in the slot.
+                        if !bucket.wheel.confirm(bucket, *slot, waker) {
                             return Poll::Pending;
                         }
                     }
