@@ -18,7 +18,9 @@ use crate::timer::Timer;
 ///
 /// Only between whole events, never before the body has been idle for one interval,
 /// never after the body ended. **A keep-alive goes out after between 1× and 2× the
-/// interval without output** (plus at most 1/16 of the interval of timer rounding);
+/// interval without output** (give or take 1/16 of the interval of timer rounding:
+/// later with tokio, which rounds up; up to that much earlier with a [`Timer`](crate::Timer)
+/// whose sleeps can end early);
 /// while a body stays idle, one goes out every interval. So pick an interval of at
 /// most half the idle timeout of the proxies in front of you: the default 15 s suits
 /// nginx's 60 s.
