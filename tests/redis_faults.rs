@@ -374,3 +374,111 @@ async fn lost_writes_make_old_ids_history_lost_everywhere() {
     }
     assert!(a.broker().stats().epochs_written + b.broker().stats().epochs_written >= 1);
 }
+
+/// A TCP proxy to `target` whose connections can be frozen: `freeze()` stops
+/// forwarding on every connection open so far (their sockets stay open, as with a
+/// dead peer or a partition, which send no reset), while new connections go through,
+/// as after a failover to a new primary at the same address.
+struct FreezingProxy {
+    port: u16,
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl FreezingProxy {
+    async fn start(target: u16) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let current = generation.clone();
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let Ok(outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                else {
+                    continue;
+                };
+                let mine = current.load(Ordering::SeqCst);
+                let (in_read, in_write) = inbound.into_split();
+                let (out_read, out_write) = outbound.into_split();
+                tokio::spawn(forward(in_read, out_write, mine, current.clone()));
+                tokio::spawn(forward(out_read, in_write, mine, current.clone()));
+            }
+        });
+        FreezingProxy { port, generation }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn freeze(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+async fn forward(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mine: u64,
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if generation.load(std::sync::atomic::Ordering::SeqCst) != mine {
+            // Frozen: hold both sockets open and forward nothing, for good.
+            let _held = (from, to);
+            let never: std::convert::Infallible = std::future::pending().await;
+            match never {}
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Found by review: the tail's blocked `XREAD` had no deadline, so a Redis that
+/// vanished without a reset (dead VM, partition, failover at the same address) held
+/// it for ever: publishes timed out and reconnected, while this node's clients got
+/// nothing and the stats showed no error. Now the tail gives up after `block` plus
+/// the timeout and reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (CI runs it with --ignored)"]
+async fn a_silent_peer_does_not_freeze_the_tail() {
+    if !redis_available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    let port: u16 = redis.url().rsplit(':').next().unwrap().parse().unwrap();
+    let proxy = FreezingProxy::start(port).await;
+    // `a` reaches Redis through the proxy (block 2 s, timeout 0.8 s); `b` directly.
+    let (a, b) = (node(&proxy.url()), node(&redis.url()));
+    let mut client = a.subscribe(TOPIC, None).await.unwrap();
+    b.publish(TOPIC, Event::with_data("before")).await.unwrap();
+    let got = next(&mut client, Duration::from_secs(5))
+        .await
+        .expect("before");
+    assert_eq!(got.data, "before");
+    let connects = a.broker().stats().tail_connects;
+
+    proxy.freeze();
+    let after = b.publish(TOPIC, Event::with_data("after")).await.unwrap();
+    let started = Instant::now();
+    let got = next(&mut client, Duration::from_secs(15))
+        .await
+        .expect("the tail reconnected and delivered the event");
+    assert_eq!(got.data, "after");
+    assert_eq!(got.id.as_deref(), Some(after.to_string().as_str()));
+    assert!(a.broker().stats().tail_connects > connects);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(a.stats().resets, 0);
+}

@@ -324,7 +324,8 @@ impl Broker for RedisBroker {
                             .arg(after_ref)
                             .arg("+")
                             .arg("COUNT")
-                            .arg(max + 2);
+                            // Bounded by what Redis takes (a signed 64-bit COUNT).
+                            .arg(max.saturating_add(2).min(i64::MAX as usize));
                     } else {
                         // Not a stream id: nothing to look up (an id is never guessed).
                         pipe.cmd("XRANGE")

@@ -186,6 +186,7 @@ impl Decoder {
     }
 
     /// [`Decoder::with_last_event_id`] from the text of an id checked already.
+    #[cfg(feature = "client")]
     pub(crate) fn with_seeded_last_event_id(mut self, id: String) -> Self {
         self.parser.set_last_event_id(id);
         self

@@ -148,10 +148,13 @@ async fn follow_streams(
         let Some(shared) = weak.upgrade() else {
             return Ok(());
         };
-        if check_positions(&shared, &shared.tails[shard], &mut connection)
-            .await
-            .is_err()
-        {
+        // Every query of the tail has a deadline: a peer that vanished without a reset
+        // (a dead VM, a partition) would otherwise hold it for ever, unnoticed.
+        let check = check_positions(&shared, &shared.tails[shard], &mut connection);
+        if !matches!(
+            tokio::time::timeout(shared.config.timeout, check).await,
+            Ok(Ok(()))
+        ) {
             return Err(progress);
         }
     }
@@ -160,7 +163,11 @@ async fn follow_streams(
             return Ok(());
         };
         let tail = &shared.tails[shard];
-        if resolve_starts(tail, &mut connection).await.is_err() {
+        let resolve = resolve_starts(tail, &mut connection);
+        if !matches!(
+            tokio::time::timeout(shared.config.timeout, resolve).await,
+            Ok(Ok(()))
+        ) {
             return Err(progress);
         }
         let generation = tail.generation.load(Ordering::Acquire);
@@ -192,11 +199,15 @@ async fn follow_streams(
             tail.unblock.notify_one();
         }
         let sent = tokio::time::Instant::now();
-        let reply: Result<Value, RedisError> = read.query_async(&mut connection).await;
+        // Redis answers a blocked read within `block`: past that and the usual timeout,
+        // the connection is taken as dead and the tail reconnects.
+        let deadline = shared.config.block.saturating_add(shared.config.timeout);
+        let reply =
+            tokio::time::timeout(deadline, read.query_async::<Value>(&mut connection)).await;
         tail.blocked_client.store(0, Ordering::Release);
         let reply = match reply {
-            Ok(reply) => reply,
-            Err(_) => return Err(progress),
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) | Err(_) => return Err(progress),
         };
         progress.read_any = true;
         let interval = shared.config.read_interval;
@@ -232,6 +243,11 @@ fn deliver(shared: &Shared, tail: &Tail, reply: Value) -> bool {
         let Some(followed) = streams.get_mut(&key) else {
             continue;
         };
+        if followed.last.is_none() {
+            // Followed again while this read was under way: a new feed, which starts
+            // after the stream's newest entry (`resolve_starts`), not from this read.
+            continue;
+        }
         for entry in entries_of(entries) {
             bump(&shared.counters.entries_read, 1);
             followed.last = Some(entry.id.clone());
@@ -413,5 +429,49 @@ async fn unblocker(weak: Weak<Shared>, shard: usize) {
             drop(shared);
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::{Config, Hub};
+
+    fn reply(stream: &str, ids: &[&str]) -> Value {
+        let entries = ids
+            .iter()
+            .map(|id| {
+                Value::Array(vec![
+                    Value::BulkString(id.as_bytes().to_vec()),
+                    Value::Array(vec![]),
+                ])
+            })
+            .collect();
+        Value::Array(vec![Value::Array(vec![
+            Value::BulkString(stream.as_bytes().to_vec()),
+            Value::Array(entries),
+        ])])
+    }
+
+    /// Found by review: a topic unfollowed and followed again while an `XREAD` built
+    /// for the old feed was under way got that read's entries and position, so the
+    /// new feed was never started and every resume on the node timed out.
+    #[tokio::test]
+    async fn a_read_built_for_an_earlier_feed_does_not_reach_a_new_one() {
+        // Never connects (nothing listens there); only its counters are used.
+        let broker =
+            super::super::RedisBroker::new(super::super::RedisConfig::new("redis://127.0.0.1:1"))
+                .expect("a broker");
+        let tail = Tail::default();
+        let feed = Feed::new(Hub::new(Config::new()), "news");
+        // Followed again: its start is not resolved yet.
+        tail.follow("s".to_owned(), feed.clone());
+        assert!(deliver(&broker.shared, &tail, reply("s", &["2-0"])));
+        assert_eq!(tail.lock()["s"].last, None, "left for resolve_starts");
+        assert!(!feed.is_started());
+        // Once started, its reads are delivered as before.
+        tail.lock().get_mut("s").expect("followed").last = Some("2-0".to_owned());
+        deliver(&broker.shared, &tail, reply("s", &["3-0"]));
+        assert_eq!(tail.lock()["s"].last.as_deref(), Some("3-0"));
     }
 }
