@@ -482,3 +482,52 @@ async fn a_silent_peer_does_not_freeze_the_tail() {
     );
     assert_eq!(a.stats().resets, 0);
 }
+
+/// Found by review: entries trimmed while a node's tail was connected but had not
+/// read them yet left a silent hole in that node's history: its clients skipped them,
+/// and a resume from that node's memory answered "exact" while skipping them too.
+/// Each entry now carries a sequence number; a jump resets the topic on that node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server (CI runs it with --ignored)"]
+async fn trimmed_before_the_tail_read_them_resets_that_node() {
+    use ssewire::broker::{Node, NodeConfig, RedisBroker, RedisConfig};
+    if !redis_available() {
+        return;
+    }
+    let redis = RedisServer::start();
+    // After each read that delivered something, the tail waits 1.5 s: time to publish
+    // and trim behind its back.
+    let slow = RedisBroker::new(
+        RedisConfig::new(redis.url())
+            .with_timeout(Duration::from_millis(800))
+            .with_block(Duration::from_secs(2))
+            .with_read_interval(Duration::from_millis(1500)),
+    )
+    .unwrap();
+    let a = Node::with_config(
+        slow,
+        ssewire::hub::Config::new().with_history(1000),
+        NodeConfig::new().with_resume_timeout(Duration::from_secs(5)),
+    );
+    let b = node(&redis.url());
+    let mut client = a.subscribe(TOPIC, None).await.unwrap();
+    let first = b.publish(TOPIC, Event::with_data("e1")).await.unwrap();
+    let got = next(&mut client, Duration::from_secs(5)).await.expect("e1");
+    assert_eq!(got.data, "e1");
+    for i in 2..=6 {
+        b.publish(TOPIC, Event::with_data(format!("e{i}")))
+            .await
+            .unwrap();
+    }
+    redis.cmd(&["XTRIM", STREAM, "MAXLEN", "=", "1"]);
+    // The client's stream ends (its browser reconnects), rather than going on with
+    // e6 as if e2..e5 had never been.
+    assert_eq!(next(&mut client, Duration::from_secs(10)).await, None);
+    assert_eq!(a.broker().stats().gaps, 1);
+    assert_eq!(a.stats().resets, 1);
+    // Resuming from e1 on that node: history lost, not an exact resume.
+    let mut again = a.subscribe(TOPIC, Some(&first)).await.unwrap();
+    assert_eq!(again.resume(), NodeResume::HistoryLost);
+    let got = next(&mut again, Duration::from_secs(5)).await.unwrap();
+    assert!(got.is_history_lost(), "{got:?}");
+}

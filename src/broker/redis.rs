@@ -44,6 +44,10 @@ pub struct RedisStats {
     pub streams: u64,
     /// Epochs this node replaced after finding its position gone.
     pub epochs_written: u64,
+    /// Holes the tail found in a stream while connected (entries trimmed before it
+    /// read them, seen as a jump in their sequence numbers); each reset the topic on
+    /// this node.
+    pub gaps: u64,
 }
 
 #[derive(Default)]
@@ -55,6 +59,7 @@ pub(crate) struct Counters {
     foreign_entries: AtomicU64,
     unblocks: AtomicU64,
     epochs_written: AtomicU64,
+    gaps: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64, by: u64) {
@@ -64,7 +69,8 @@ fn bump(counter: &AtomicU64, by: u64) {
 /// The [`Broker`] on Redis Streams (5.0 or later; 7.0 tested).
 ///
 /// Per topic: a stream `<prefix>{topic}` whose entries hold the event's wire form
-/// (`d`) and the topic's epoch (`e`), and a key `<prefix>{topic}:epoch`. Two
+/// (`d`), the topic's epoch (`e`) and a sequence number (`n`), and the keys
+/// `<prefix>{topic}:epoch` and `<prefix>{topic}:seq`. Two
 /// connections per node: one for commands (publishes pipeline on it), one for the tail
 /// (no response timeout, as `XREAD BLOCK` needs; or more, see
 /// [`RedisConfig::with_tail_connections`]). Make it inside a tokio runtime.
@@ -85,15 +91,18 @@ pub(crate) struct Shared {
     counters: Counters,
 }
 
-/// Appends one event: creates the epoch if the topic has none, writes it into the
-/// entry, trims by count (`MAXLEN ~`) and by age (`MINID ~`, from Redis's own clock).
+/// Appends one event: creates the epoch if the topic has none, writes it and the
+/// entry's sequence number (`n`, one more than the last entry's: a tail that sees a
+/// jump knows entries were trimmed before it read them) into the entry, trims by count
+/// (`MAXLEN ~`) and by age (`MINID ~`, from Redis's own clock).
 const PUBLISH: &str = r"
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[2], epoch)
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', epoch, 'd', ARGV[2])
+local n = redis.call('INCR', KEYS[3])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'e', epoch, 'n', n, 'd', ARGV[2])
 if ARGV[4] ~= '' then
   local now = redis.call('TIME')
   local min = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[4])
@@ -165,6 +174,7 @@ impl RedisBroker {
             unblocks: load(&c.unblocks),
             streams: self.shared.tails.iter().map(|tail| tail.len() as u64).sum(),
             epochs_written: load(&c.epochs_written),
+            gaps: load(&c.gaps),
         }
     }
 }
@@ -185,6 +195,11 @@ impl Shared {
 
     fn epoch_key(&self, topic: &str) -> String {
         format!("{}{{{topic}}}:epoch", self.config.key_prefix)
+    }
+
+    /// The counter behind the entries' sequence numbers.
+    fn sequence_key(&self, topic: &str) -> String {
+        format!("{}{{{topic}}}:seq", self.config.key_prefix)
     }
 
     /// The command connection, opened if needed.
@@ -273,6 +288,7 @@ impl Broker for RedisBroker {
         let shared = &*self.shared;
         let stream = shared.stream_key(topic);
         let epoch = shared.epoch_key(topic);
+        let sequence = shared.sequence_key(topic);
         let data = wire::to_wire(event);
         let (events, age) = *shared
             .retention
@@ -282,13 +298,14 @@ impl Broker for RedisBroker {
             .map(|age| age.as_millis().to_string())
             .unwrap_or_default();
         async move {
-            let (stream, epoch, data, age) = (&stream, &epoch, &data, &age);
+            let (stream, epoch, sequence, data, age) = (&stream, &epoch, &sequence, &data, &age);
             let id: String = shared
                 .with_command(false, |mut connection| async move {
                     shared
                         .publish_script
                         .key(stream)
                         .key(epoch)
+                        .key(sequence)
                         .arg(new_epoch())
                         .arg(data)
                         .arg(events)

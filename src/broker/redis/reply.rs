@@ -13,6 +13,9 @@ use crate::broker::BrokerError;
 pub(crate) struct Entry {
     pub(super) id: String,
     pub(super) epoch: Option<String>,
+    /// The entry's sequence number, one more than the previous entry's (none in
+    /// entries written before it existed).
+    pub(super) seq: Option<u64>,
     pub(super) data: Option<Vec<u8>>,
 }
 
@@ -31,6 +34,7 @@ fn entry_of(raw: Value) -> Option<Entry> {
     let mut entry = Entry {
         id,
         epoch: None,
+        seq: None,
         data: None,
     };
     let fields = match pair.next()? {
@@ -42,6 +46,7 @@ fn entry_of(raw: Value) -> Option<Entry> {
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
         match bytes(name).as_deref() {
             Some(b"e") => entry.epoch = text(value),
+            Some(b"n") => entry.seq = text(value).and_then(|n| n.parse().ok()),
             Some(b"d") => entry.data = bytes(value),
             _ => {}
         }

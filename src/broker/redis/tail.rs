@@ -37,11 +37,20 @@ struct Followed {
     feed: Feed,
     /// The last entry id delivered; `None` until the start position is resolved.
     last: Option<String>,
+    /// The sequence number of that entry, when it has one.
+    seq: Option<u64>,
 }
 
 impl Tail {
     pub(super) fn follow(&self, stream: String, feed: Feed) {
-        self.lock().insert(stream, Followed { feed, last: None });
+        self.lock().insert(
+            stream,
+            Followed {
+                feed,
+                last: None,
+                seq: None,
+            },
+        );
         self.changed();
     }
 
@@ -251,10 +260,20 @@ fn deliver(shared: &Shared, tail: &Tail, reply: Value) -> bool {
         for entry in entries_of(entries) {
             bump(&shared.counters.entries_read, 1);
             followed.last = Some(entry.id.clone());
+            let epoch = entry.epoch.map(Epoch::new);
+            // A jump in the sequence: entries were trimmed before this tail read them,
+            // so the local history would have a hole. Start it afresh (its clients
+            // reconnect and resume from Redis, or learn the history is lost).
+            if let (Some(seen), Some(seq)) = (followed.seq, entry.seq) {
+                if seq != seen.wrapping_add(1) {
+                    bump(&shared.counters.gaps, 1);
+                    followed.feed.reset(epoch.clone().or_else(|| followed.feed.epoch()));
+                }
+            }
+            followed.seq = entry.seq;
             let Ok(id) = EventId::new(entry.id) else {
                 continue;
             };
-            let epoch = entry.epoch.map(Epoch::new);
             match entry
                 .data
                 .and_then(|data| wire::from_wire(&data, id.clone()))
@@ -306,10 +325,9 @@ async fn resolve_starts(
         if !followed.feed.same(&feed) || followed.last.is_some() {
             continue;
         }
-        let start = entries_of(newest)
-            .pop()
-            .map_or_else(|| "0-0".to_owned(), |entry| entry.id);
-        followed.last = Some(start);
+        let newest = entries_of(newest).pop();
+        followed.seq = newest.as_ref().and_then(|entry| entry.seq);
+        followed.last = Some(newest.map_or_else(|| "0-0".to_owned(), |entry| entry.id));
         feed.start(super::text(epoch).map(Epoch::new));
     }
     Ok(())
@@ -378,11 +396,16 @@ async fn check_positions(
             }
         };
         if let Some(epoch) = action {
-            feed.reset(epoch);
-            // Start again after the newest entry: the fresh history is contiguous.
-            if let Some(followed) = tail.lock().get_mut(&stream) {
+            // Only the feed still followed: a topic followed again in the meantime has
+            // a new feed, whose local topic an old feed's reset would replace.
+            let mut streams = tail.lock();
+            if let Some(followed) = streams.get_mut(&stream) {
                 if followed.feed.same(&feed) {
+                    feed.reset(epoch);
+                    // Start again after the newest entry: the fresh history is
+                    // contiguous.
                     followed.last = None;
+                    followed.seq = None;
                 }
             }
         }
