@@ -267,7 +267,9 @@ fn deliver(shared: &Shared, tail: &Tail, reply: Value) -> bool {
             if let (Some(seen), Some(seq)) = (followed.seq, entry.seq) {
                 if seq != seen.wrapping_add(1) {
                     bump(&shared.counters.gaps, 1);
-                    followed.feed.reset(epoch.clone().or_else(|| followed.feed.epoch()));
+                    followed
+                        .feed
+                        .reset(epoch.clone().or_else(|| followed.feed.epoch()));
                 }
             }
             followed.seq = entry.seq;
