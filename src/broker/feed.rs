@@ -117,6 +117,18 @@ impl Feed {
         let _ = started.wait_for(|started| *started).await;
     }
 
+    /// A resumption read the broker in `epoch`: a feed that has no epoch yet (it
+    /// started before the topic's first entry, and its tail has not delivered one)
+    /// takes it, so an entry of any other epoch resets it later. Whether the local
+    /// history now belongs to `epoch`.
+    pub(super) fn adopt_epoch(&self, epoch: &Option<Epoch>) -> bool {
+        let mut state = self.lock();
+        if state.epoch.is_none() {
+            state.epoch.clone_from(epoch);
+        }
+        state.epoch == *epoch
+    }
+
     /// Resets only if the local history still belongs to `seen` (a resumption found
     /// another epoch in the broker).
     pub(super) fn reset_if(&self, seen: &Option<Epoch>, now: Option<Epoch>) {

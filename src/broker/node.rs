@@ -380,7 +380,9 @@ impl<B: Broker> Node<B> {
         // will not get, and live events it already holds are skipped by id.
         let max = self.inner.config.max_replay();
         let gap = self.inner.broker.read_after(feed.topic(), id, max).await?;
-        let same_epoch = gap.epoch == feed.epoch();
+        // A topic created after this node started tailing it: the feed learns its
+        // epoch from its first entry, which the tail may not have delivered yet.
+        let same_epoch = feed.adopt_epoch(&gap.epoch);
         match gap.entries {
             Some(entries) if !gap.truncated && same_epoch => {
                 drop(lost);
@@ -456,5 +458,142 @@ impl<B: fmt::Debug> fmt::Debug for Node<B> {
             .field("hub", &self.inner.hub)
             .field("config", &self.inner.config)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+    use crate::broker::{Epoch, Gap};
+
+    /// A broker whose tail delivers only when the test says so: one topic, ids
+    /// `1`, `2`, ..., and the epoch `e1` from the first publish on.
+    #[derive(Default)]
+    struct ManualTail {
+        state: Mutex<Log>,
+    }
+
+    #[derive(Default)]
+    struct Log {
+        epoch: Option<Epoch>,
+        entries: Vec<(EventId, Event, Epoch)>,
+        delivered: usize,
+        feed: Option<Feed>,
+    }
+
+    impl ManualTail {
+        fn log(&self) -> MutexGuard<'_, Log> {
+            self.state.lock().unwrap()
+        }
+
+        /// The tail catches up: every entry not delivered yet goes to the feed.
+        fn deliver(&self) {
+            let mut log = self.log();
+            let feed = log.feed.clone().expect("followed");
+            for (id, event, epoch) in &log.entries[log.delivered..] {
+                feed.push(id.clone(), event.clone(), Some(epoch));
+            }
+            log.delivered = log.entries.len();
+        }
+
+        /// The topic's log is lost and starts again in another epoch.
+        fn new_epoch(&self, token: &str) {
+            self.log().epoch = Some(Epoch::new(token));
+        }
+    }
+
+    impl Broker for ManualTail {
+        async fn publish(&self, _topic: &str, event: Event) -> Result<EventId, BrokerError> {
+            let mut log = self.log();
+            let epoch = log.epoch.get_or_insert_with(|| Epoch::new("e1")).clone();
+            let id = EventId::new((log.entries.len() + 1).to_string()).unwrap();
+            log.entries.push((id.clone(), event, epoch));
+            Ok(id)
+        }
+
+        async fn read_after(
+            &self,
+            _topic: &str,
+            after: &EventId,
+            _max: usize,
+        ) -> Result<Gap, BrokerError> {
+            let log = self.log();
+            let current = log.epoch.clone();
+            let found = log
+                .entries
+                .iter()
+                .position(|(id, _, epoch)| id == after && Some(epoch) == current.as_ref());
+            Ok(match found {
+                Some(at) => Gap::found(
+                    current,
+                    log.entries[at + 1..]
+                        .iter()
+                        .map(|(id, event, _)| (id.clone(), event.clone()))
+                        .collect(),
+                    false,
+                ),
+                None => Gap::not_found(current),
+            })
+        }
+
+        fn follows(id: &str, other: &str) -> bool {
+            id.parse::<u64>().unwrap() > other.parse::<u64>().unwrap()
+        }
+
+        fn follow(&self, feed: &Feed) {
+            let mut log = self.log();
+            // The position is fixed now: after every entry already in the log.
+            log.delivered = log.entries.len();
+            feed.start(log.epoch.clone());
+            log.feed = Some(feed.clone());
+        }
+
+        fn unfollow(&self, _feed: &Feed) {}
+    }
+
+    fn text(event: &crate::encoded::EncodedEvent) -> &str {
+        std::str::from_utf8(event.as_bytes()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_topic_created_after_its_tail_started_resumes_from_the_broker() {
+        let node = Node::new(ManualTail::default(), Config::new().with_history(16));
+        // Followed before the topic has an epoch (no entry yet).
+        let _watcher = node.subscribe("t", None).await.unwrap();
+        // Another node published; this node's tail has not delivered it yet.
+        let first = node.publish("t", Event::with_data("a")).await.unwrap();
+        let mut resumed = node.subscribe("t", Some(&first)).await.unwrap();
+        assert_eq!(resumed.resume(), NodeResume::Broker { replayed: 0 });
+        node.publish("t", Event::with_data("b")).await.unwrap();
+        node.broker().deliver();
+        let next = resumed.next().await.unwrap();
+        assert_eq!(
+            text(&next),
+            "id: 2\ndata: b\n\n",
+            "the one it had is skipped"
+        );
+        assert_eq!(node.stats().history_lost, 0);
+        assert_eq!(node.stats().resets, 0);
+    }
+
+    #[tokio::test]
+    async fn the_adopted_epoch_still_resets_on_another() {
+        let node = Node::new(ManualTail::default(), Config::new().with_history(16));
+        let _watcher = node.subscribe("t", None).await.unwrap();
+        let first = node.publish("t", Event::with_data("a")).await.unwrap();
+        let mut resumed = node.subscribe("t", Some(&first)).await.unwrap();
+        assert_eq!(resumed.resume(), NodeResume::Broker { replayed: 0 });
+        // The log was lost before the tail read it: its next entry is of another epoch.
+        node.broker().log().delivered = 1;
+        node.broker().new_epoch("e2");
+        node.publish("t", Event::with_data("b")).await.unwrap();
+        node.broker().deliver();
+        assert!(
+            resumed.next().await.is_none(),
+            "the reset ends the subscriber"
+        );
+        assert_eq!(node.stats().resets, 1);
     }
 }
