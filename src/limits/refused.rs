@@ -100,10 +100,13 @@ pub struct Refused {
 
 impl Refused {
     /// A refusal by `cap`, whose limit is `limit`; `Retry-After` is `retry_after`
-    /// plus a random part of `jitter`, rounded up to whole seconds.
+    /// plus a random part of `jitter`, rounded up to whole seconds (saturating: a
+    /// huge configured wait is the most seconds there are, never a wrap to 0).
     pub(crate) fn new(cap: Cap, limit: usize, retry_after: Duration, jitter: Duration) -> Self {
         let after = retry_after.saturating_add(crate::body::random_up_to(jitter));
-        let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+        let secs = after
+            .as_secs()
+            .saturating_add(u64::from(after.subsec_nanos() > 0));
         Refused {
             cap,
             limit,

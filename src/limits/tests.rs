@@ -132,3 +132,27 @@ fn concurrent_acquire_and_release_stays_within_the_caps() {
     assert!(admitted >= 16);
     assert_eq!((limiter.open(), limiter.keys()), (0, 0));
 }
+
+/// A huge `Retry-After` (here the largest `Duration`, whose seconds are `u64::MAX`
+/// and which has a fraction) is answered with the most whole seconds there are: the
+/// rounding up must neither overflow (a panic in debug builds) nor wrap to 0 s.
+#[test]
+fn a_huge_retry_after_saturates_instead_of_overflowing() {
+    let limits = no_jitter()
+        .with_max_connections(0)
+        .with_retry_after(Duration::MAX);
+    let refused = ConnectionLimiter::new(limits).try_acquire(()).unwrap_err();
+    assert_eq!(refused.retry_after(), Duration::from_secs(u64::MAX));
+    // With jitter too: the sum saturates as well.
+    let limits = Limits::new()
+        .with_max_connections(0)
+        .with_retry_after(Duration::from_secs(u64::MAX))
+        .with_retry_jitter(Duration::MAX);
+    let refused = ConnectionLimiter::new(limits).try_acquire(()).unwrap_err();
+    assert_eq!(refused.retry_after(), Duration::from_secs(u64::MAX));
+    let response: Response<String> = refused.to_response();
+    assert_eq!(
+        response.headers()["retry-after"],
+        u64::MAX.to_string().as_str()
+    );
+}
