@@ -58,16 +58,19 @@ pub struct Subscriber {
     batch: Option<Box<Batch>>,
 }
 
-/// A [`Resume`] and the "ended" flag in eight bytes (a subscriber's size is most
-/// of what an idle client costs): the kind in the top two bits, the flag in the
-/// next, the count below (saturated at 2^61 - 1, which no real count reaches).
+/// A [`Resume`] and the "ended" and "ended for lag" flags in eight bytes (a
+/// subscriber's size is most of what an idle client costs): the kind in the top two
+/// bits, the flags in the next two, the count below (saturated at 2^60 - 1, which no
+/// real count reaches).
 #[derive(Clone, Copy)]
 struct Status(u64);
 
 impl Status {
     const KIND: u64 = 3 << 62;
     const ENDED: u64 = 1 << 61;
-    const COUNT: u64 = Self::ENDED - 1;
+    /// Ended for lagging (`LagPolicy::Disconnect`), set with [`Status::ENDED`].
+    const LAG_ENDED: u64 = 1 << 60;
+    const COUNT: u64 = Self::LAG_ENDED - 1;
     const NEW: u64 = 0;
     const EXACT: u64 = 1 << 62;
     const EXPIRED: u64 = 2 << 62;
@@ -107,6 +110,14 @@ impl Status {
 
     fn end(&mut self) {
         self.0 |= Self::ENDED;
+    }
+
+    fn lag_ended(self) -> bool {
+        self.0 & Self::LAG_ENDED != 0
+    }
+
+    fn end_for_lag(&mut self) {
+        self.0 |= Self::ENDED | Self::LAG_ENDED;
     }
 }
 
@@ -194,6 +205,11 @@ impl Stream for Subscriber {
             return Poll::Ready(Some(event));
         }
         if this.status.ended() {
+            if this.status.lag_ended() {
+                // The stream ends in this poll: a body with a group counts it as
+                // closed for lag (see `observe::lag`), also after a farewell.
+                crate::observe::lag::note();
+            }
             return Poll::Ready(None);
         }
         match this
@@ -215,7 +231,7 @@ impl Stream for Subscriber {
             }
             Step::LagEnd(farewell) => {
                 this.shared.telemetry.lag(LagAction::Disconnect, 0);
-                this.status.end();
+                this.status.end_for_lag();
                 this.batch = None;
                 if farewell.is_none() {
                     // The stream ends in this very poll: a body with a group counts
@@ -282,6 +298,13 @@ mod tests {
             assert_eq!((status.resume(), status.ended()), (resume, false));
             status.end();
             assert_eq!((status.resume(), status.ended()), (resume, true));
+            assert!(!status.lag_ended());
+            let mut lagged = Status::pack(resume);
+            lagged.end_for_lag();
+            assert_eq!(
+                (lagged.resume(), lagged.ended(), lagged.lag_ended()),
+                (resume, true, true)
+            );
         }
         let huge = Status::pack(Resume::Exact { replayed: u64::MAX });
         assert_eq!(
@@ -291,5 +314,41 @@ mod tests {
             }
         );
         assert!(!huge.ended());
+    }
+
+    /// A subscriber that falls behind under `LagPolicy::Disconnect` on a topic that
+    /// was closed with a farewell gets the farewell, then ends: its body must still
+    /// close for lag (as `hub::Stats::disconnected_for_lag` counts it), whether the
+    /// farewell shares the last chunk or goes out alone (1 KiB or more).
+    #[test]
+    fn a_lag_disconnect_after_a_farewell_closes_the_body_for_lag() {
+        use crate::hub::{Config, LagPolicy, Topic};
+        use crate::{CloseReason, Event, StreamGroup};
+
+        for farewell in ["bye".to_owned(), "x".repeat(2048)] {
+            let group = StreamGroup::new("lag-farewell");
+            let topic = Topic::new(
+                Config::new()
+                    .with_max_lag(1)
+                    .with_lag_policy(LagPolicy::Disconnect),
+            );
+            let mut body = topic.subscribe(None).into_body().with_group(&group);
+            for n in 0..5 {
+                topic.publish(Event::with_data(n.to_string()));
+            }
+            topic.close(Some(Event::with_data(farewell.clone())));
+            let chunks: Vec<_> = futures_executor::block_on_stream(&mut body).collect();
+            let last = chunks.last().unwrap().as_ref().unwrap();
+            assert!(last.ends_with(format!("{farewell}\n\n").as_bytes()));
+            drop(body);
+            assert_eq!(topic.stats().disconnected_for_lag, 1);
+            let stats = group.stats();
+            assert_eq!(
+                (stats.closed, stats.closed_by(CloseReason::Lag)),
+                (1, 1),
+                "farewell of {} bytes: {stats:?}",
+                farewell.len()
+            );
+        }
     }
 }
