@@ -181,7 +181,9 @@ where
     /// to the body with [`SseBody::with_permit`](crate::SseBody::with_permit).
     ///
     /// Counting is exact under concurrency: however many threads acquire at once,
-    /// never more than the caps are admitted.
+    /// never more than the caps are admitted, and a connection refused by its key's
+    /// cap never holds a place under the global cap (so it cannot make another key's
+    /// connection refused as if the server were full).
     ///
     /// # Errors
     ///
@@ -198,53 +200,63 @@ where
     /// ```
     pub fn try_acquire(&self, key: K) -> Result<ConnectionPermit, Refused> {
         let inner = &*self.inner;
-        let limits = &inner.limits;
-        match limits.max_connections() {
-            Some(max) => {
-                let admitted =
-                    inner
-                        .open
-                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
-                            (open < max).then_some(open + 1)
-                        });
-                if admitted.is_err() {
-                    return Err(self.refuse(Cap::Global, max));
-                }
+        let Some(max) = inner.limits.max_per_key() else {
+            self.take_place()?;
+            return Ok(self.permit(None));
+        };
+        // The key's count is checked and the server's place taken under the map's
+        // lock, so a connection refused by its key's cap never holds a place, not even
+        // for a moment (another key would meanwhile be refused by the global cap).
+        let mut map = lock(&inner.per_key);
+        match map.get_mut(&key) {
+            Some(count) if *count < max => {
+                self.take_place()?;
+                *count += 1;
             }
-            None => {
-                inner.open.fetch_add(1, Ordering::AcqRel);
+            None if max > 0 => {
+                self.take_place()?;
+                map.insert(key.clone(), 1);
             }
-        }
-        let key = match limits.max_per_key() {
-            None => None,
-            Some(max) => {
-                let mut map = lock(&inner.per_key);
-                let admitted = match map.get_mut(&key) {
-                    Some(count) if *count < max => {
-                        *count += 1;
-                        true
-                    }
-                    Some(_) => false,
-                    None if max > 0 => {
-                        map.insert(key.clone(), 1);
-                        true
-                    }
-                    None => false,
+            _ => {
+                // Both caps reached: the server's is named, as when it is full alone
+                // (read under the lock, which every admission and close takes).
+                let cap = match inner.limits.max_connections() {
+                    Some(global) if self.open() >= global => (Cap::Global, global),
+                    _ => (Cap::PerKey, max),
                 };
                 drop(map);
-                if !admitted {
-                    inner.open.fetch_sub(1, Ordering::AcqRel);
-                    return Err(self.refuse(Cap::PerKey, max));
-                }
-                Some(key)
+                return Err(self.refuse(cap.0, cap.1));
             }
-        };
-        Ok(ConnectionPermit {
+        }
+        drop(map);
+        Ok(self.permit(Some(key)))
+    }
+
+    /// Takes one of the server's places, or refuses with the global cap.
+    fn take_place(&self) -> Result<(), Refused> {
+        let open = &self.inner.open;
+        match self.inner.limits.max_connections() {
+            Some(max) => open
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                    (open < max).then_some(open + 1)
+                })
+                .map(drop)
+                .map_err(|_| self.refuse(Cap::Global, max)),
+            None => {
+                open.fetch_add(1, Ordering::AcqRel);
+                Ok(())
+            }
+        }
+    }
+
+    /// The permit of a place taken (and of `key`'s, when keys are counted).
+    fn permit(&self, key: Option<K>) -> ConnectionPermit {
+        ConnectionPermit {
             hold: Box::new(Hold {
                 inner: Arc::clone(&self.inner),
                 key,
             }),
-        })
+        }
     }
 
     /// Connections open now (permits alive).
@@ -360,21 +372,25 @@ impl<K: Hash + Eq + Send + Sync> Held for Hold<K> {
 
 impl<K: Hash + Eq> Drop for Hold<K> {
     fn drop(&mut self) {
-        if let Some(key) = &self.key {
-            let mut map = lock(&self.inner.per_key);
-            if let Some(count) = map.get_mut(key) {
-                *count -= 1;
-                if *count == 0 {
-                    map.remove(key);
-                    // Give memory back after a spike (amortized: a shrink halves the
-                    // room, and the next one needs the map to shrink by half again).
-                    if map.capacity() > 64 && map.len() * 4 < map.capacity() {
-                        let len = map.len();
-                        map.shrink_to(len * 2);
-                    }
+        let Some(key) = &self.key else {
+            self.inner.open.fetch_sub(1, Ordering::AcqRel);
+            return;
+        };
+        let mut map = lock(&self.inner.per_key);
+        if let Some(count) = map.get_mut(key) {
+            *count -= 1;
+            if *count == 0 {
+                map.remove(key);
+                // Give memory back after a spike (amortized: a shrink halves the
+                // room, and the next one needs the map to shrink by half again).
+                if map.capacity() > 64 && map.len() * 4 < map.capacity() {
+                    let len = map.len();
+                    map.shrink_to(len * 2);
                 }
             }
         }
+        // Under the lock, as an admission takes its place: an admission sees both
+        // counts of a close or neither.
         self.inner.open.fetch_sub(1, Ordering::AcqRel);
     }
 }

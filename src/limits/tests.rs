@@ -156,3 +156,74 @@ fn a_huge_retry_after_saturates_instead_of_overflowing() {
         u64::MAX.to_string().as_str()
     );
 }
+
+/// A key whose hashing can be held up, to stop an admission inside the limiter.
+#[derive(Clone)]
+struct SlowKey {
+    name: &'static str,
+    /// While `Some(false)`, hashing this key sets it to `Some(true)` and waits until
+    /// it is cleared, or at most 500 ms: long enough for the test's next step, and a
+    /// way out when the limiter (rightly) makes that step wait for this admission.
+    gate: Arc<(std::sync::Mutex<Option<bool>>, std::sync::Condvar)>,
+}
+
+impl SlowKey {
+    fn new(name: &'static str) -> Self {
+        SlowKey {
+            name,
+            gate: Arc::default(),
+        }
+    }
+}
+
+impl PartialEq for SlowKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for SlowKey {}
+
+impl std::hash::Hash for SlowKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let (held, changed) = &*self.gate;
+        let mut held = held.lock().unwrap();
+        if *held == Some(false) {
+            *held = Some(true); // inside: tell the test
+            changed.notify_all();
+            let (_held, _) = changed
+                .wait_timeout_while(held, Duration::from_millis(500), |h| *h == Some(true))
+                .unwrap();
+        }
+        self.name.hash(state);
+    }
+}
+
+/// A connection refused by its key's cap must not take one of the server's places,
+/// not even for a moment: while it is being refused, another key is admitted if the
+/// server is not full (it was refused with `Cap::Global`, a 503 saying the server's
+/// cap was reached with only one connection of two open).
+#[test]
+fn a_per_key_refusal_never_makes_another_key_refused_globally() {
+    let limiter = ConnectionLimiter::new(no_jitter().with_max_connections(2).with_max_per_key(1));
+    let alice = SlowKey::new("alice");
+    let _open = limiter.try_acquire(alice.clone()).unwrap();
+    // A second connection of alice's, stopped while the limiter hashes her key.
+    *alice.gate.0.lock().unwrap() = Some(false);
+    let refused = std::thread::spawn({
+        let (limiter, alice) = (limiter.clone(), alice.clone());
+        move || limiter.try_acquire(alice).map(drop)
+    });
+    {
+        let (held, changed) = &*alice.gate;
+        let held = held.lock().unwrap();
+        drop(changed.wait_while(held, |h| *h != Some(true)).unwrap());
+    }
+    let bob = limiter.try_acquire(SlowKey::new("bob"));
+    *alice.gate.0.lock().unwrap() = None; // let alice's attempt go on
+    alice.gate.1.notify_all();
+    assert_eq!(refused.join().unwrap().unwrap_err().cap(), Cap::PerKey);
+    let bob = bob.map_err(|refused| refused.to_string());
+    assert!(bob.is_ok(), "one of two open, yet: {bob:?}");
+    assert_eq!((limiter.open(), limiter.keys()), (2, 2));
+}
