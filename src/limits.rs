@@ -10,5 +10,7 @@ mod refused;
 mod tests;
 
 pub use config::Limits;
+#[cfg(feature = "broadcast")]
+pub(crate) use limiter::take_place;
 pub use limiter::{ConnectionLimiter, ConnectionPermit};
 pub use refused::{Cap, Refused};

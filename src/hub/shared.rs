@@ -148,30 +148,29 @@ impl Shared {
         backlog: usize,
     ) -> Result<Start, Refused> {
         let config = &self.config;
-        let refuse = |cap, limit| config.caps().refuse(cap, limit);
-        match config.max_subscribers() {
-            Some(max) => {
-                let admitted =
-                    self.open
-                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
-                            (open < max).then_some(open + 1)
-                        });
-                if admitted.is_err() {
-                    return Err(refuse(Cap::Global, max));
-                }
-            }
-            None => {
-                self.open.fetch_add(1, Ordering::AcqRel);
-            }
-        }
+        let caps = config.caps();
+        // The topic's count is checked and the hub's place taken under the topic's
+        // lock, so a subscriber refused by the topic's cap never holds one of the
+        // hub's places, not even for a moment (another topic would meanwhile refuse
+        // one with the hub's cap).
         let mut state = self.lock();
-        if let Some(max) = config.max_topic_subscribers() {
-            let here = state.stats.subscribed - state.stats.unsubscribed;
-            if here >= max as u64 {
-                drop(state);
-                self.open.fetch_sub(1, Ordering::AcqRel);
-                return Err(refuse(Cap::Topic, max));
-            }
+        let here = state.stats.subscribed - state.stats.unsubscribed;
+        if let Some(max) = config
+            .max_topic_subscribers()
+            .filter(|&max| here >= max as u64)
+        {
+            drop(state);
+            // Both caps reached: the hub's is named, as when it is full alone.
+            return Err(match config.max_subscribers() {
+                Some(global) if self.open.load(Ordering::Acquire) >= global => {
+                    caps.refuse(Cap::Global, global)
+                }
+                _ => caps.refuse(Cap::Topic, max),
+            });
+        }
+        if let Err(refused) = crate::limits::take_place(&self.open, caps) {
+            drop(state);
+            return Err(refused);
         }
         let start = state.subscribe(config, last_event_id, backlog);
         drop(state);
@@ -386,5 +385,46 @@ impl State {
             self.stats.bytes_sent += farewell.len() as u64;
         }
         farewell
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A subscriber refused by its topic's cap must not take one of the hub's places,
+    /// not even for a moment: while it is being refused, another topic admits one if
+    /// the hub is not full (it was refused with `Cap::Global`, a 503 saying the hub's
+    /// cap was reached with one subscriber of two).
+    #[test]
+    fn a_topic_refusal_never_makes_another_topic_refused_globally() {
+        let config = Config::new()
+            .with_max_subscribers(2)
+            .with_max_topic_subscribers(1)
+            .with_retry_jitter(Duration::ZERO);
+        let open = Arc::new(AtomicUsize::new(0));
+        let full = Arc::new(Shared::new(config, 1, None, Arc::clone(&open)));
+        let other = Shared::new(config, 1, None, Arc::clone(&open));
+        let _first = full.try_subscribe(None, 0).unwrap();
+        // A second subscription to the full topic, stopped on the topic's lock.
+        let held = full.lock();
+        let refused = std::thread::spawn({
+            let full = Arc::clone(&full);
+            move || full.try_subscribe(None, 0).map(drop)
+        });
+        // Until it counted itself in the hub (if it does), or at most 500 ms.
+        let until = Instant::now() + Duration::from_millis(500);
+        while open.load(Ordering::Acquire) < 2 && Instant::now() < until {
+            std::thread::yield_now();
+        }
+        let admitted = other.try_subscribe(None, 0).map(drop);
+        drop(held);
+        // Refused (by the hub's cap now: both are reached once the other is in).
+        assert!(refused.join().unwrap().is_err());
+        let admitted = admitted.map_err(|refused| refused.to_string());
+        assert!(admitted.is_ok(), "one of two subscribed, yet: {admitted:?}");
+        assert_eq!(open.load(Ordering::Acquire), 2);
     }
 }

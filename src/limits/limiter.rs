@@ -234,19 +234,7 @@ where
 
     /// Takes one of the server's places, or refuses with the global cap.
     fn take_place(&self) -> Result<(), Refused> {
-        let open = &self.inner.open;
-        match self.inner.limits.max_connections() {
-            Some(max) => open
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
-                    (open < max).then_some(open + 1)
-                })
-                .map(drop)
-                .map_err(|_| self.refuse(Cap::Global, max)),
-            None => {
-                open.fetch_add(1, Ordering::AcqRel);
-                Ok(())
-            }
-        }
+        take_place(&self.inner.open, &self.inner.limits)
     }
 
     /// The permit of a place taken (and of `key`'s, when keys are counted).
@@ -308,6 +296,23 @@ where
 
     fn refuse(&self, cap: Cap, limit: usize) -> Refused {
         self.inner.limits.refuse(cap, limit)
+    }
+}
+
+/// Counts one more in `open` if `limits`' global cap allows it, or refuses with
+/// [`Cap::Global`] (shared with the hub's subscriber caps).
+pub(crate) fn take_place(open: &AtomicUsize, limits: &Limits) -> Result<(), Refused> {
+    match limits.max_connections() {
+        Some(max) => open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .map(drop)
+            .map_err(|_| limits.refuse(Cap::Global, max)),
+        None => {
+            open.fetch_add(1, Ordering::AcqRel);
+            Ok(())
+        }
     }
 }
 
