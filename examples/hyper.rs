@@ -23,7 +23,7 @@ const TICK: EventType = EventType::from_static("tick"); // checked at compile ti
 
 type Body = UnsyncBoxBody<Bytes, Infallible>;
 
-async fn handle(
+pub async fn handle(
     req: Request<Incoming>,
     keep_alive: KeepAlive,
 ) -> Result<Response<Body>, Infallible> {
@@ -39,10 +39,11 @@ async fn handle(
             return Ok(status(StatusCode::BAD_REQUEST, text));
         }
     };
-    let start = last
-        .and_then(|id| id.to_string().parse::<u64>().ok())
-        .map_or(0, |n| n + 1);
-    let ticks = futures_util::stream::iter(start..).then(|n| async move {
+    // Resume after the client's last tick. A client picks its own id: one that is not
+    // a tick of ours (`as_u64` takes only the decimal text we write), or the last tick
+    // of all, starts over, never overflows.
+    let start = last.and_then(|id| id.as_u64()?.checked_add(1)).unwrap_or(0);
+    let ticks = futures_util::stream::iter(start..=u64::MAX).then(|n| async move {
         tokio::time::sleep(Duration::from_secs(1)).await;
         Event::new().event(TICK).id(n).data(format!("tick {n}"))
     });
