@@ -181,7 +181,7 @@ async fn events(headers: HeaderMap, keep_alive: KeepAlive, group: StreamGroup) -
     let last_seen = ssewire::last_event_id(&headers)
         .ok()
         .flatten()
-        .and_then(|id| id.to_string().parse::<u64>().ok());
+        .and_then(|id| id.as_u64());
     // `SseBody` is a stream of `Bytes` chunks, which axum's `Body` takes as is;
     // `sse_response` adds the status and headers (and never `Connection`).
     let body = SseBody::new(events_after(last_seen))
@@ -191,8 +191,9 @@ async fn events(headers: HeaderMap, keep_alive: KeepAlive, group: StreamGroup) -
 }
 
 /// A welcome message, then every second a clock tick and the next counter.
-fn events_after(last_seen: Option<u64>) -> impl Stream<Item = Event> + Send {
-    let first = last_seen.map_or(1, |n| n + 1);
+pub fn events_after(last_seen: Option<u64>) -> impl Stream<Item = Event> + Send {
+    // A client picks its own id: after the largest counter there is, start over.
+    let first = last_seen.and_then(|n| n.checked_add(1)).unwrap_or(1);
     let welcome = match last_seen {
         Some(n) => format!(
             "Welcome back! Connected at {}.\nThe last counter you saw was {n},\nso the counter resumes at {first}.",
@@ -220,7 +221,10 @@ fn events_after(last_seen: Option<u64>) -> impl Stream<Item = Event> + Send {
                     "Counter reached {n}.\nThis message has three lines\nand arrives as one event."
                 )));
             }
-            Some((stream::iter(batch), (interval, n + 1)))
+            Some((
+                stream::iter(batch),
+                (interval, n.checked_add(1).unwrap_or(1)),
+            ))
         },
     )
     .flatten();

@@ -192,6 +192,46 @@ async fn demo_metrics_parse_and_follow_the_streams() {
     assert_eq!(gone, Some(1.0), "{scrape:?}");
 }
 
+/// A client picks its own `Last-Event-ID`: the largest counter there is starts the
+/// counter over instead of overflowing it (a panic in the handler, in a debug build),
+/// and so does counting past it.
+#[tokio::test(start_paused = true)]
+async fn the_largest_last_event_ids_start_the_counter_over() {
+    use futures_util::StreamExt;
+
+    let text =
+        |event: ssewire::Event| String::from_utf8(event.encode().as_bytes().to_vec()).unwrap();
+    let events: Vec<_> = demo::events_after(Some(u64::MAX))
+        .take(2)
+        .map(text)
+        .collect()
+        .await;
+    assert!(
+        events[0].contains("so the counter resumes at 1."),
+        "{}",
+        events[0]
+    );
+    assert!(
+        events[1].starts_with("event: counter\nid: 1\n"),
+        "{}",
+        events[1]
+    );
+
+    // The clock event follows each counter.
+    let events: Vec<_> = demo::events_after(Some(u64::MAX - 1))
+        .take(4)
+        .map(text)
+        .collect()
+        .await;
+    let max = format!("event: counter\nid: {}\n", u64::MAX);
+    assert!(events[1].starts_with(&max), "{}", events[1]);
+    assert!(
+        events[3].starts_with("event: counter\nid: 1\n"),
+        "{}",
+        events[3]
+    );
+}
+
 #[test]
 fn the_parser_reads_the_text_format() {
     let scrape = parse(
