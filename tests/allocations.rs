@@ -126,6 +126,38 @@ fn the_order_of_the_setters_does_not_change_the_allocations() {
 }
 
 #[test]
+fn a_cloned_event_encodes_with_the_clones_one_allocation() {
+    // Regression: `Vec::clone` sized the copy exactly, so encoding the clone grew it
+    // for the blank line (a second allocation) and left spare capacity, which cost
+    // `Bytes` a third; the README's `event.clone().encode()` took three allocations.
+    let event = Event::new()
+        .event(TICK)
+        .id(42u64)
+        .retry(Duration::from_secs(3))
+        .data("line one\nline two");
+    let expected = "event: tick\nid: 42\nretry: 3000\ndata: line one\ndata: line two\n\n";
+    let (encoded, n) = count(|| event.clone().encode());
+    assert_eq!(n, 1);
+    assert_eq!(encoded.as_ref(), expected.as_bytes());
+    // A header field set on the clone goes into the headroom, as on the original.
+    let (encoded, n) = count(|| event.clone().id(7u8).encode());
+    assert_eq!(n, 1);
+    assert!(encoded
+        .as_ref()
+        .starts_with(b"event: tick\nid: 7\nretry: 3000\n"));
+    // With a data writer's line still open, the clone has room to close it too.
+    let mut open = Event::new().event(TICK);
+    std::fmt::Write::write_str(&mut open.data_writer(), "w").unwrap();
+    let (encoded, n) = count(|| open.clone().encode());
+    assert_eq!(n, 1);
+    assert_eq!(encoded.as_ref(), b"event: tick\ndata: w\n\n");
+    // An event without lines stays unallocated when cloned.
+    let header_only = Event::new().event(TICK).id(1u8);
+    let (_, n) = count(|| header_only.clone());
+    assert_eq!(n, 0);
+}
+
+#[test]
 fn event_ids_compare_and_hash_without_allocating() {
     use std::hash::{BuildHasher, RandomState};
     let hasher = RandomState::new();

@@ -19,13 +19,36 @@ enum OpenLine {
 }
 
 /// Data and comment lines after `headroom` bytes kept free for the header.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub(crate) struct Lines {
     /// `headroom` placeholder bytes, then the lines.
     buf: Vec<u8>,
     headroom: usize,
     open: OpenLine,
     has_data: bool,
+}
+
+/// A copy with room for what encoding adds (the open line's end, the blank line), so
+/// that a clone is encoded in place like the original. `Vec::clone` sizes the copy
+/// exactly: encoding it would grow it again and leave spare capacity, which costs
+/// the `Bytes` made from it one more allocation.
+impl Clone for Lines {
+    fn clone(&self) -> Self {
+        let buf = if self.is_allocated() {
+            let closing = usize::from(self.open != OpenLine::None) + 1;
+            let mut buf = Vec::with_capacity(self.buf.len() + closing);
+            buf.extend_from_slice(&self.buf);
+            buf
+        } else {
+            Vec::new()
+        };
+        Lines {
+            buf,
+            headroom: self.headroom,
+            open: self.open,
+            has_data: self.has_data,
+        }
+    }
 }
 
 impl Lines {
