@@ -188,10 +188,11 @@ async fn keep_alives_inside_select_all() {
         }
     })
     .await;
-    // One per interval once idle (the first after 100-200 ms): 19 or 20 in 2 s.
+    // One per interval once idle (the first after 100-200 ms): 19 or 20 in 2 s; fewer
+    // means some stopped, more means they came faster than the interval.
     assert!(
-        seen >= 9,
-        "only {seen} keep-alives in 2 s with a 100 ms interval"
+        (19..=20).contains(&seen),
+        "{seen} keep-alives in 2 s with a 100 ms interval (want 19 or 20)"
     );
 }
 
