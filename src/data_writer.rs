@@ -61,10 +61,14 @@ impl fmt::Write for DataWriter<'_> {
     }
 }
 
-/// Each write must be UTF-8 on its own, except that it may stop inside a character
-/// whose first byte it wrote; then only the complete characters are taken (a short
-/// write, which `write_all` continues). A write that starts inside a character or holds
-/// invalid UTF-8 fails with [`io::ErrorKind::InvalidData`] and adds nothing.
+/// Each write must be UTF-8 on its own, except that it may stop inside a character;
+/// then only the complete characters are taken (a short write). The rest of that
+/// character must come in the same buffer: `write_all` retries with only the cut
+/// character, which fails. A write that starts inside a character, or holds only part
+/// of one, or invalid UTF-8, fails with [`io::ErrorKind::InvalidData`] and adds
+/// nothing. So `io::copy` from a reader whose reads may cut a character (a file, a
+/// socket) can fail on valid text: read it into a `String` first, or give the pieces
+/// as `&str` through [`fmt::Write`].
 impl io::Write for DataWriter<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let text = match std::str::from_utf8(buf) {

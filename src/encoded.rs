@@ -6,7 +6,8 @@ use bytes::Bytes;
 
 /// One event already in wire format: cheap to clone and to send to many connections.
 ///
-/// Made only by [`Event::encode`](crate::Event::encode), so it always holds exactly one
+/// Made only by [`Event::encode`](crate::Event::encode) (and
+/// [`WithData::encode`](crate::WithData::encode)), so it always holds exactly one
 /// complete, valid event (ending with its blank line, or with its last line for an
 /// event of only comments and `retry`). Cloning shares the bytes (a reference count,
 /// no copy; the first clone allocates that count). A stream fed to

@@ -3,40 +3,19 @@
 //! 2 on bad arguments.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Path of the `follow` example, built if needed (see tests/encode_cli.rs).
+mod example_support;
+
+/// Path of the `follow` example, built if needed.
 fn follow_exe() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
     EXE.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-        let output = Command::new(cargo)
-            .args(["build", "--example", "follow", "--message-format=json"])
-            .arg("--manifest-path")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "cargo build --example follow failed"
-        );
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .find(|msg| {
-                msg["reason"] == "compiler-artifact"
-                    && msg["target"]["name"] == "follow"
-                    && msg["target"]["kind"][0] == "example"
-            })
-            .and_then(|msg| msg["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no executable for the follow example")
+        example_support::build_example("follow", &[], |command| command.output().unwrap())
     })
 }
 

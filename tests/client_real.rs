@@ -352,19 +352,30 @@ async fn trickle_one_byte_at_a_time(kind: Kind) {
     assert!(source.stats().bytes >= 40);
 }
 
+/// The peak RSS is one number for the whole test process: the tests that measure it
+/// take turns, and each starts from a fresh peak.
+static PEAK_RSS_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Resets the process's peak RSS to its current RSS (Linux, `clear_refs` 5).
+fn reset_peak_rss() {
+    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak RSS");
+}
+
 fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+        .expect("VmHWM in /proc/self/status")
 }
 
 async fn huge_line_is_bounded(kind: Kind) {
     let Some(server) = Server::start(kind) else {
         return;
     };
+    let _turn = PEAK_RSS_TURN.lock().await;
+    reset_peak_rss();
     let before = peak_rss_kib();
     let mut source = hyper(server.url("/huge"));
     let items = lines(&mut source).await;

@@ -7,6 +7,8 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+mod example_support;
+
 /// The repository root (the workspace root, where `cargo build --example` finds the
 /// examples package).
 fn root() -> &'static Path {
@@ -15,20 +17,7 @@ fn root() -> &'static Path {
 
 /// Builds the example (a no-op when `cargo test` already did) and returns its path.
 fn example() -> PathBuf {
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--example", "decode"])
-        .current_dir(root())
-        .status()
-        .expect("run cargo build --example decode");
-    assert!(status.success(), "cargo build --example decode failed");
-    // Tests run from target/<profile>/deps; the example is in target/<profile>/examples.
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let path = profile_dir
-        .join("examples")
-        .join(format!("decode{}", std::env::consts::EXE_SUFFIX));
-    assert!(path.is_file(), "example not found at {}", path.display());
-    path
+    example_support::build_example("decode", &[], |command| command.output().unwrap())
 }
 
 fn run(exe: &Path, input: &[u8], args: &[&str]) -> (Vec<Value>, String, bool) {

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+mod example_support;
+
 const MANIFEST_DIR: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Held while starting a process. A process started by another test thread gets a
@@ -47,31 +49,9 @@ fn output_of(command: &mut Command) -> Output {
 fn encode_exe() -> &'static Path {
     static EXE: OnceLock<PathBuf> = OnceLock::new();
     EXE.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
-        let mut command = Command::new(cargo);
-        command
-            .args(["build", "--example", "encode", "--message-format=json"])
-            .arg("--manifest-path")
-            .arg(Path::new(MANIFEST_DIR).join("../Cargo.toml"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let output = spawn(&mut command).wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "cargo build --example encode failed"
-        );
-        let stdout = String::from_utf8(output.stdout).unwrap();
-        stdout
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .find(|msg| {
-                msg["reason"] == "compiler-artifact"
-                    && msg["target"]["name"] == "encode"
-                    && msg["target"]["kind"][0] == "example"
-            })
-            .and_then(|msg| msg["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reported no executable for the encode example")
+        example_support::build_example("encode", &[], |command| {
+            spawn(command).wait_with_output().unwrap()
+        })
     })
 }
 

@@ -94,8 +94,8 @@ async fn httpx_sse_reports_a_phantom_event_for_a_blank_line_after_an_id() {
 /// Issue #11, item 4, against ssewire's server: `id: 1`, `data: x`, then ten
 /// keep-alive intervals of silence: each client reports exactly one event.
 ///
-/// FAILS until the keep-alive becomes a lone comment line (`:\n`): with today's
-/// `:\n\n` httpx-sse reports one empty `message` event per keep-alive.
+/// The keep-alive is a lone comment line (`:\n`): were it `:\n\n`, httpx-sse would
+/// report one empty `message` event per keep-alive, and this test would fail.
 async fn phantom(client: &str) {
     let server = PyServer::start().await;
     let out = run_client(
@@ -137,8 +137,8 @@ async fn sseclient_py_sees_no_phantom_event_from_keep_alives() {
 /// unicode, empty), event types, retry, a comment in an event and a comment-only
 /// event, keep-alive pauses, unicode, CR/CRLF in data, 64 KiB on one line.
 ///
-/// httpx-sse: FAILS until the keep-alive is a lone comment line and a comment-only
-/// event has no blank line (each one is a phantom event today).
+/// httpx-sse: a keep-alive ended by a blank line, or a comment-only event with one,
+/// would each be a phantom event there, and fail this test.
 async fn content(client: &str) {
     let server = PyServer::start().await;
     let (_, expected) = e2e_support::python::py_scenario();
@@ -180,7 +180,8 @@ async fn sseclient_py_every_event_arrives_as_sent() {
 /// httpx-sse reports the id-only block as an event with empty data (it dispatches
 /// any block once an id is known); sseclient-py skips it, as browsers do.
 ///
-/// httpx-sse: FAILS until the keep-alive is a lone comment line.
+/// httpx-sse: a keep-alive ended by a blank line would be a phantom event there, and
+/// fail this test.
 async fn hyper_content(client: &str) {
     let scenario = content_scenario();
     let server = Server::start(Transport::Http1).await;

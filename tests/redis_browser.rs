@@ -8,6 +8,7 @@
 //! `cargo test -p ssewire-tests --features redis --test redis_browser -- --ignored`.
 
 mod e2e_support;
+mod example_support;
 mod redis_support;
 
 use std::net::TcpListener;
@@ -36,23 +37,12 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-/// `target/<profile>/examples/cluster`, built now (this test binary lives in
-/// `target/<profile>/deps/`).
+/// The `cluster` example (feature `redis` of the examples package), built now.
 fn cluster_binary() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "-p", "ssewire-examples", "--features", "redis"])
-        .args(["--example", "cluster"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "cargo build --example cluster failed");
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    profile_dir.join("examples").join("cluster")
+    let args = ["-p", "ssewire-examples", "--features", "redis"];
+    example_support::build_example("cluster", &args, |command| {
+        command.output().expect("cargo runs")
+    })
 }
 
 fn wait_for_port(port: u16) {

@@ -196,7 +196,6 @@ async fn unknown_ids_are_history_lost() {
         "0-0".to_owned(),
         ids_here[0].clone(), // 9 events behind, max_replay is 5
     ];
-    let mut last_live = String::new();
     for wrong in &wrong {
         let mut client = b.subscribe(TOPIC, Some(&id(wrong))).await.unwrap();
         assert_eq!(client.resume(), NodeResume::HistoryLost, "{wrong}");
@@ -205,7 +204,6 @@ async fn unknown_ids_are_history_lost() {
         assert!(got[0].is_history_lost(), "{wrong}: {got:?}");
         assert_eq!(got.iter().filter(|e| e.is_history_lost()).count(), 1);
         assert_eq!(got.last().unwrap().data, "live");
-        last_live = published.to_string();
     }
     // Within max_replay it resumes.
     let client = b.subscribe(TOPIC, Some(&id(&ids_here[9]))).await.unwrap();
@@ -214,7 +212,6 @@ async fn unknown_ids_are_history_lost() {
         NodeResume::Broker { replayed: 5 }
     ));
     drop(client);
-    let _ = last_live;
     let client = b.subscribe(TOPIC, Some(&id(&ids_here[8]))).await.unwrap();
     assert_eq!(
         client.resume(),

@@ -15,8 +15,9 @@ use crate::scan::{has_line_break, split_line};
 use crate::wire::{Sink, SliceSink};
 
 /// Room kept in front of the first line for header fields set after it, so that they
-/// cost no copy either: enough for `event: user-joined`, a 19-digit id and a `retry`
-/// together. Less once the event type and the id are set.
+/// cost no copy either: enough for `event: user-joined` and a 20-digit id (44 bytes),
+/// or for a short type, id and `retry` together. Less once the event type and the id
+/// are set.
 const LATE_HEADER_ROOM: usize = 48;
 const LATE_RETRY_ROOM: usize = 16;
 
@@ -92,8 +93,8 @@ const LATE_RETRY_ROOM: usize = 16;
 /// Data is copied once into one buffer, with room in front for the header, so a
 /// typical event costs one allocation to build and encode with
 /// [`encode`](Event::encode), whatever the order of the setters; several pieces of
-/// data, comments, or data with CRLF may cost one or two more. An event without data
-/// allocates nothing until it is encoded. To send data with no allocation and one
+/// data, comments, or data with CRLF may cost one or two more. An event with neither
+/// data nor comments allocates nothing until it is encoded. To send data with no allocation and one
 /// copy, attach it instead: [`attach_data`](Event::attach_data) keeps your `String`
 /// (or `&'static str`, `Arc<str>`...) as it is until the event is written, and
 /// [`SseBody`](crate::SseBody) then copies it straight into its chunk; into a buffer
