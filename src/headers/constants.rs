@@ -63,3 +63,5 @@ pub const DEFAULT_LAST_EVENT_ID_LIMIT: usize = 1024;
 
 /// `Keep-Alive`, connection-specific: never on an event stream.
 pub(crate) const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+/// `Proxy-Connection`: a pre-standard `Connection`, connection-specific too.
+pub(crate) const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");

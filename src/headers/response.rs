@@ -2,17 +2,18 @@
 //! a browser from reconnecting.
 
 use http::header::{
-    HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING,
+    HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE,
 };
 use http::{Response, StatusCode};
 
-use super::constants::{KEEP_ALIVE, SSE_HEADERS};
+use super::constants::{KEEP_ALIVE, PROXY_CONNECTION, SSE_HEADERS};
 
 /// Sets the headers of an event stream (see [`SSE_HEADERS`](crate::SSE_HEADERS)) on a
-/// response's headers, replacing any values they had, and removes `Connection`,
-/// `Keep-Alive` and `Transfer-Encoding` (connection-specific, forbidden in HTTP/2:
-/// the server picks the framing itself) and `Content-Length` (a stream has none).
-/// Other headers are left alone.
+/// response's headers, replacing any values they had, and removes the
+/// connection-specific ones, which HTTP/2 forbids (RFC 9113, section 8.2.2) and which
+/// the server sets itself where HTTP/1.1 has them: `Connection`, `Keep-Alive`,
+/// `Proxy-Connection`, `Transfer-Encoding` and `Upgrade`; and `Content-Length` (a
+/// stream has none). Other headers are left alone.
 ///
 /// For a framework that builds the response itself:
 ///
@@ -40,9 +41,15 @@ pub fn set_sse_headers(headers: &mut HeaderMap) {
             HeaderValue::from_static(value),
         );
     }
-    headers.remove(CONNECTION);
-    headers.remove(KEEP_ALIVE);
-    headers.remove(TRANSFER_ENCODING);
+    for name in [
+        CONNECTION,
+        KEEP_ALIVE,
+        PROXY_CONNECTION,
+        TRANSFER_ENCODING,
+        UPGRADE,
+    ] {
+        headers.remove(name);
+    }
     // A stream has no length known up front.
     headers.remove(CONTENT_LENGTH);
 }
@@ -154,6 +161,21 @@ mod tests {
         headers.append(TRANSFER_ENCODING, HeaderValue::from_static("gzip, chunked"));
         set_sse_headers(&mut headers);
         assert!(!headers.contains_key(TRANSFER_ENCODING));
+        assert_eq!(headers.len(), 3);
+    }
+
+    /// RFC 9113, section 8.2.2: `Upgrade` and `Proxy-Connection` are connection-specific
+    /// too; an HTTP/2 peer treats a response with one as malformed.
+    #[test]
+    fn set_sse_headers_removes_every_connection_specific_header() {
+        let mut headers = HeaderMap::new();
+        headers.append(UPGRADE, HeaderValue::from_static("websocket"));
+        headers.append(PROXY_CONNECTION, HeaderValue::from_static("keep-alive"));
+        headers.append(CONNECTION, HeaderValue::from_static("upgrade"));
+        set_sse_headers(&mut headers);
+        for name in [UPGRADE, PROXY_CONNECTION, CONNECTION] {
+            assert!(!headers.contains_key(&name), "{name}");
+        }
         assert_eq!(headers.len(), 3);
     }
 
