@@ -58,8 +58,11 @@ pub(super) enum Step {
     /// Its stream ends, after this farewell if there is one.
     End(Option<EncodedEvent>),
     /// Its stream ends for lagging ([`LagPolicy::Disconnect`]), after this farewell
-    /// if the topic is closed and has one.
-    LagEnd(Option<EncodedEvent>),
+    /// if the topic is closed and has one; it had not received `missed` events.
+    LagEnd {
+        farewell: Option<EncodedEvent>,
+        missed: u64,
+    },
     Pending,
 }
 
@@ -329,7 +332,11 @@ impl State {
                 return match config.lag_policy() {
                     LagPolicy::Disconnect => {
                         self.stats.disconnected_for_lag += 1;
-                        Step::LagEnd(self.end(cursor, displaced))
+                        let missed = head - cursor.next;
+                        Step::LagEnd {
+                            farewell: self.end(cursor, displaced),
+                            missed,
+                        }
                     }
                     LagPolicy::SkipAhead => {
                         *displaced = self.waiters.unregister(&mut cursor.slot);

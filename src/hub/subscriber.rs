@@ -229,8 +229,8 @@ impl Stream for Subscriber {
                 this.batch = None;
                 Poll::Ready(farewell)
             }
-            Step::LagEnd(farewell) => {
-                this.shared.telemetry.lag(LagAction::Disconnect, 0);
+            Step::LagEnd { farewell, missed } => {
+                this.shared.telemetry.lag(LagAction::Disconnect, missed);
                 this.status.end_for_lag();
                 this.batch = None;
                 if farewell.is_none() {
