@@ -41,6 +41,9 @@ async fn main() -> ExitCode {
         Ok(uri) => uri,
         Err(e) => return usage(&format!("invalid URL {url:?}: {e}")),
     };
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+        return usage(&format!("not an http:// or https:// URL: {url:?}"));
+    }
 
     let mut source = EventSource::hyper(uri).with_config(config);
     let mut stdout = std::io::stdout().lock();
