@@ -35,10 +35,13 @@ struct Line<'a> {
 
 fn main() -> ExitCode {
     let mut decoder = Decoder::new();
-    let mut args = std::env::args().skip(1);
+    // args_os: an argument that is not UTF-8 is a usage error, not a panic.
+    let mut args = std::env::args_os()
+        .skip(1)
+        .map(|arg| arg.into_string().ok());
     while let Some(arg) = args.next() {
-        let value = args.next().and_then(|v| v.parse::<usize>().ok());
-        match (arg.as_str(), value) {
+        let value = args.next().flatten().and_then(|v| v.parse::<usize>().ok());
+        match (arg.as_deref().unwrap_or(""), value) {
             ("--max-event-size", Some(n)) => decoder = decoder.with_max_event_size(n),
             ("--max-line-size", Some(n)) => decoder = decoder.with_max_line_size(n),
             _ => {

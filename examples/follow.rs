@@ -16,7 +16,14 @@ use ssewire::client::{Config, EventSource, Item};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
+    let args: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect();
+    let mut args = match args {
+        Ok(args) => args.into_iter(),
+        Err(arg) => return usage(&format!("not UTF-8: {arg:?}")),
+    };
     let mut url = None;
     let mut config = Config::new();
     while let Some(arg) = args.next() {
@@ -41,6 +48,9 @@ async fn main() -> ExitCode {
         Ok(uri) => uri,
         Err(e) => return usage(&format!("invalid URL {url:?}: {e}")),
     };
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+        return usage(&format!("not an http:// or https:// URL: {url:?}"));
+    }
 
     let mut source = EventSource::hyper(uri).with_config(config);
     let mut stdout = std::io::stdout().lock();

@@ -101,3 +101,29 @@ async fn bad_arguments_exit_2() {
     assert_eq!(follow(&[]).await.status.code(), Some(2));
     assert_eq!(follow(&["not a url"]).await.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn a_url_it_cannot_follow_is_a_bad_argument() {
+    // Valid URIs, but not absolute http(s) URLs: usage errors, not fatal ones.
+    for url in [
+        "/events",
+        "ftp://127.0.0.1/events",
+        "mailto:someone@example.com",
+    ] {
+        let out = follow(&[url]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url}: {stderr}");
+        assert!(stderr.contains("usage: follow URL"), "{url}: {stderr}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn an_argument_that_is_not_utf8_exits_2_without_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"http://127.0.0.1/\xff");
+    let out = Command::new(follow_exe()).arg(bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

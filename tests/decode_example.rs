@@ -117,3 +117,23 @@ fn retry_is_the_latest_seen_and_errors_go_to_stderr() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["data"], "ok");
 }
+
+#[cfg(unix)]
+#[test]
+fn an_argument_that_is_not_utf8_exits_2_without_a_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"\xff");
+    for args in [
+        vec![bad],
+        vec![std::ffi::OsStr::new("--max-line-size"), bad],
+    ] {
+        let out = Command::new(example())
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("usage: decode"), "{args:?}: {stderr}");
+    }
+}
