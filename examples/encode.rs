@@ -21,7 +21,7 @@
 //! | `"data"` | string | `data:` lines (`""` is empty data; no key, no data) |
 //! | `"event"` | string | `event:` |
 //! | `"id"` | string | `id:` (`""` resets the client's last event id) |
-//! | `"retry"` | integer, milliseconds | `retry:` |
+//! | `"retry"` | integer, milliseconds | `retry:` (clamped to 2,147,483,647, the most JavaScript clients honour) |
 //! | `"comment"` | string | `:` lines |
 //!
 //! The event's wire bytes go to standard output. A line that does not describe a valid
