@@ -11,6 +11,6 @@ mod tests;
 
 pub use config::Limits;
 #[cfg(feature = "broadcast")]
-pub(crate) use limiter::take_place;
+pub(crate) use limiter::{refuse_over, take_place};
 pub use limiter::{ConnectionLimiter, ConnectionPermit};
 pub use refused::{Cap, Refused};

@@ -557,15 +557,21 @@ mod tests {
         std::str::from_utf8(event.as_bytes()).unwrap()
     }
 
+    /// A node that followed `t` before its first entry (a watcher holds it), then a
+    /// client resuming from the entry another node just published, before this node's
+    /// tail delivered it. Returns the node, the watcher and the resumed subscriber.
+    async fn resumed_before_delivery() -> (Node<ManualTail>, NodeSubscriber, NodeSubscriber) {
+        let node = Node::new(ManualTail::default(), Config::new().with_history(16));
+        let watcher = node.subscribe("t", None).await.unwrap();
+        let first = node.publish("t", Event::with_data("a")).await.unwrap();
+        let resumed = node.subscribe("t", Some(&first)).await.unwrap();
+        assert_eq!(resumed.resume(), NodeResume::Broker { replayed: 0 });
+        (node, watcher, resumed)
+    }
+
     #[tokio::test]
     async fn a_topic_created_after_its_tail_started_resumes_from_the_broker() {
-        let node = Node::new(ManualTail::default(), Config::new().with_history(16));
-        // Followed before the topic has an epoch (no entry yet).
-        let _watcher = node.subscribe("t", None).await.unwrap();
-        // Another node published; this node's tail has not delivered it yet.
-        let first = node.publish("t", Event::with_data("a")).await.unwrap();
-        let mut resumed = node.subscribe("t", Some(&first)).await.unwrap();
-        assert_eq!(resumed.resume(), NodeResume::Broker { replayed: 0 });
+        let (node, _watcher, mut resumed) = resumed_before_delivery().await;
         node.publish("t", Event::with_data("b")).await.unwrap();
         node.broker().deliver();
         let next = resumed.next().await.unwrap();
@@ -580,11 +586,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_adopted_epoch_still_resets_on_another() {
-        let node = Node::new(ManualTail::default(), Config::new().with_history(16));
-        let _watcher = node.subscribe("t", None).await.unwrap();
-        let first = node.publish("t", Event::with_data("a")).await.unwrap();
-        let mut resumed = node.subscribe("t", Some(&first)).await.unwrap();
-        assert_eq!(resumed.resume(), NodeResume::Broker { replayed: 0 });
+        let (node, _watcher, mut resumed) = resumed_before_delivery().await;
         // The log was lost before the tail read it: its next entry is of another epoch.
         node.broker().log().delivered = 1;
         node.broker().new_epoch("e2");

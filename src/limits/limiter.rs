@@ -218,14 +218,10 @@ where
                 map.insert(key.clone(), 1);
             }
             _ => {
-                // Both caps reached: the server's is named, as when it is full alone
-                // (read under the lock, which every admission and close takes).
-                let cap = match inner.limits.max_connections() {
-                    Some(global) if self.open() >= global => (Cap::Global, global),
-                    _ => (Cap::PerKey, max),
-                };
+                // Read under the lock, which every admission and close takes.
+                let refused = refuse_over(&inner.open, &inner.limits, Cap::PerKey, max);
                 drop(map);
-                return Err(self.refuse(cap.0, cap.1));
+                return Err(refused);
             }
         }
         drop(map);
@@ -293,10 +289,6 @@ where
     pub fn keys(&self) -> usize {
         lock(&self.inner.per_key).len()
     }
-
-    fn refuse(&self, cap: Cap, limit: usize) -> Refused {
-        self.inner.limits.refuse(cap, limit)
-    }
 }
 
 /// Counts one more in `open` if `limits`' global cap allows it, or refuses with
@@ -313,6 +305,18 @@ pub(crate) fn take_place(open: &AtomicUsize, limits: &Limits) -> Result<(), Refu
             open.fetch_add(1, Ordering::AcqRel);
             Ok(())
         }
+    }
+}
+
+/// The refusal of one that its own cap (`cap`, at `max`) turns away: when the global
+/// cap is reached too, that one is named, as when it is full alone (shared with the
+/// hub's topic cap).
+pub(crate) fn refuse_over(open: &AtomicUsize, limits: &Limits, cap: Cap, max: usize) -> Refused {
+    match limits.max_connections() {
+        Some(global) if open.load(Ordering::Acquire) >= global => {
+            limits.refuse(Cap::Global, global)
+        }
+        _ => limits.refuse(cap, max),
     }
 }
 
