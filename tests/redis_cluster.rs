@@ -28,6 +28,10 @@ async fn three_nodes_one_order() {
     for node in &nodes {
         watchers.push(node.subscribe(TOPIC, None).await.unwrap());
     }
+    // A subscriber that reads a bit on node 0, leaves, and resumes on node 1, then on 2.
+    // It subscribes before the first publish, so it is owed every event of the stream
+    // (subscribed after the publishers start, it could miss the first ones).
+    let mut roamer = nodes[0].subscribe(TOPIC, None).await.unwrap();
     // Publishers on every node, concurrently: 3 x 60 events.
     let mut publishers = Vec::new();
     for (n, node) in nodes.iter().enumerate() {
@@ -43,8 +47,6 @@ async fn three_nodes_one_order() {
             }
         }));
     }
-    // A subscriber that reads a bit on node 0, leaves, and resumes on node 1, then on 2.
-    let mut roamer = nodes[0].subscribe(TOPIC, None).await.unwrap();
     let mut roamed = take(&mut roamer, 20).await;
     drop(roamer);
     let last = roamed.last().unwrap().id.clone().unwrap();
